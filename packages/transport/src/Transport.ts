@@ -1,0 +1,84 @@
+import type { SipMessage } from "@sipfx/message"
+import { Context, Data, type Effect, type Scope, type Stream } from "effect"
+
+/** Transport protocols as written in Via (RFC 3261 §18, RFC 7118 for WS/WSS). */
+export type Protocol = "UDP" | "TCP" | "TLS" | "WS" | "WSS"
+
+/** Reliable transports need no SIP-level retransmission (RFC 3261 §17.1.1.2, §17.1.2.2). */
+export const isReliable = (protocol: Protocol): boolean => protocol !== "UDP"
+
+/** Where to send: a resolved address (IP literal, no brackets) and port on a protocol. */
+export interface Destination {
+  readonly protocol: Protocol
+  readonly address: string
+  readonly port: number
+  /** reuse this connection if it is still open (responses on the request's connection, §18.2.2) */
+  readonly connectionId?: string | undefined
+}
+
+/** Where a message came from, and on which of our listeners. */
+export interface Source {
+  readonly protocol: Protocol
+  readonly address: string
+  readonly port: number
+  /** stream transports: the connection it arrived on */
+  readonly connectionId: string | undefined
+  readonly local: { readonly address: string; readonly port: number }
+}
+
+export interface Inbound {
+  readonly message: SipMessage
+  readonly source: Source
+  /** milliseconds since the epoch on Effect's Clock when received */
+  readonly receivedAt: number
+}
+
+/** A bound listening point, e.g. UDP 127.0.0.1:5060. */
+export interface ListenPoint {
+  readonly protocol: Protocol
+  readonly address: string
+  readonly port: number
+}
+
+export type TransportErrorReason =
+  | "Refused"
+  | "Timeout"
+  | "TooLarge"
+  | "Tls"
+  | "Closed"
+  | "Unreachable"
+  | "NoListener"
+  | "Encode"
+  | "Unknown"
+
+/** Every transport failure, typed so the transaction layer can raise its "transport error" event. */
+export class TransportError extends Data.TaggedError("TransportError")<{
+  readonly reason: TransportErrorReason
+  readonly destination?: Destination | undefined
+  readonly message: string
+  readonly cause?: unknown
+}> {}
+
+/**
+ * The transport layer (RFC 3261 §18) as seen by everything above it. Both the real
+ * socket implementation and the simulated network Layer provide this one interface.
+ */
+export class Transport extends Context.Service<
+  Transport,
+  {
+    /** the listening points actually bound (ports resolved when 0 was asked) */
+    readonly listenPoints: ReadonlyArray<ListenPoint>
+    /**
+     * Registers a synchronous handler for every inbound message (the hot path: no fiber
+     * or queue per message). The registration ends with the Scope.
+     */
+    readonly subscribe: (handler: (inbound: Inbound) => void) => Effect.Effect<void, never, Scope.Scope>
+    /** every inbound message as a Stream (a convenience over `subscribe`) */
+    readonly incoming: Stream.Stream<Inbound>
+    /**
+     * Sends a message. Requests get their top Via's sent-by/transport filled by the caller
+     * (see `prepareRequest`); responses are routed by the caller per §18.2.2 (`responseDestination`).
+     */
+    readonly send: (message: SipMessage, destination: Destination) => Effect.Effect<void, TransportError>
+  }
+>()("@sipfx/transport/Transport") {}
