@@ -59,6 +59,28 @@ export class TransportError extends Data.TaggedError("TransportError")<{
   readonly cause?: unknown
 }> {}
 
+/** Counters a transport keeps cheaply (plain increments on the hot path). */
+export interface TransportStats {
+  readonly received: number
+  readonly sent: number
+  /** inbound bytes that did not parse */
+  readonly malformed: number
+  /** malformed requests answered statelessly with 400/505 */
+  readonly rejected: number
+  /** malformed messages dropped without an answer (broken responses, nothing to answer to) */
+  readonly dropped: number
+  /** datagrams above the size limit */
+  readonly oversized: number
+  /** connections closed for bad framing, size limits or per-address limits */
+  readonly disconnected: number
+  /** CRLF keep-alive pings answered (RFC 5626 §3.5.1) */
+  readonly pongs: number
+  /** connections closed after the idle timeout */
+  readonly idleClosed: number
+  /** exceptions thrown by subscribers (caught, counted) */
+  readonly handlerErrors: number
+}
+
 /**
  * The transport layer (RFC 3261 §18) as seen by everything above it. Both the real
  * socket implementation and the simulated network Layer provide this one interface.
@@ -80,5 +102,7 @@ export class Transport extends Context.Service<
      * (see `prepareRequest`); responses are routed by the caller per §18.2.2 (`responseDestination`).
      */
     readonly send: (message: SipMessage, destination: Destination) => Effect.Effect<void, TransportError>
+    /** a snapshot of the counters, when the implementation keeps them */
+    readonly stats?: (() => TransportStats) | undefined
   }
 >()("@sipfx/transport/Transport") {}

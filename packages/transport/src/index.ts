@@ -1,1 +1,3 @@
+export * as Config from "./Config.ts"
+export * as Resolver from "./Resolver.ts"
 export * from "./Transport.ts"
