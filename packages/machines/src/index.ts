@@ -1,1 +1,4 @@
-export {}
+export * as Diagram from "./Diagram.ts"
+export { toDot, toMermaid } from "./Diagram.ts"
+export * as Docs from "./Docs.ts"
+export * as Registry from "./Registry.ts"

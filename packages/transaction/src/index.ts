@@ -1,1 +1,6 @@
-export {}
+export * as Compiled from "./Compiled.ts"
+export * as InviteClientTransaction from "./machines/InviteClientTransaction.ts"
+export * as InviteServerTransaction from "./machines/InviteServerTransaction.ts"
+export * as NonInviteClientTransaction from "./machines/NonInviteClientTransaction.ts"
+export * as NonInviteServerTransaction from "./machines/NonInviteServerTransaction.ts"
+export * as Timers from "./Timers.ts"

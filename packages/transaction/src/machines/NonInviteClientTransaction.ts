@@ -1,0 +1,76 @@
+import { assign, cancel, enqueueActions, raise, setup } from "xstate"
+import * as Timers from "../Timers.ts"
+
+/** Non-INVITE client transaction, RFC 3261 §17.1.2 (Figure 6). */
+export type Event =
+  | { readonly type: "response1xx" }
+  | { readonly type: "response200to699" }
+  | { readonly type: "timerE" }
+  | { readonly type: "timerF" }
+  | { readonly type: "timerK" }
+  | { readonly type: "transportError" }
+
+const effect = () => {}
+
+export const machine = setup({
+  types: {
+    context: {} as Timers.TransactionContext,
+    input: {} as Timers.TransactionInput,
+    events: {} as Event,
+  },
+  actions: {
+    sendRequest: effect,
+    passToTU: effect,
+    informTimeout: effect,
+    informTransportError: effect,
+    // §17.1.2.2: in Trying, E doubles up to T2; in Proceeding it is reset to T2
+    backoffE: assign({ interval: ({ context }) => Math.min(2 * context.interval, context.t2) }),
+    resetEToT2: assign({ interval: ({ context }) => context.t2 }),
+    startTimerEIfUnreliable: enqueueActions(({ context, enqueue }) => {
+      if (!context.reliable) enqueue("startTimerE")
+    }),
+    startTimerE: raise({ type: "timerE" }, { id: "E", delay: "timerE" }),
+    startTimerF: raise({ type: "timerF" }, { id: "F", delay: "timerF" }),
+    startTimerK: raise({ type: "timerK" }, { id: "K", delay: "timerK" }),
+    cancelTimerE: cancel("E"),
+    cancelTimerF: cancel("F"),
+  },
+  delays: {
+    timerE: ({ context }) => context.interval,
+    timerF: ({ context }) => Timers.timerF(context),
+    timerK: ({ context }) => Timers.timerK(context),
+  },
+}).createMachine({
+  id: "NonInviteClientTransaction",
+  context: ({ input }) => Timers.context(input),
+  initial: "Trying",
+  states: {
+    Trying: {
+      entry: ["sendRequest", "startTimerEIfUnreliable", "startTimerF"],
+      on: {
+        timerE: { actions: ["sendRequest", "backoffE", "startTimerE"] },
+        timerF: { target: "Terminated", actions: ["cancelTimerE", "informTimeout"] },
+        transportError: { target: "Terminated", actions: ["cancelTimerE", "cancelTimerF", "informTransportError"] },
+        response1xx: { target: "Proceeding", actions: "passToTU" },
+        response200to699: { target: "Completed", actions: "passToTU" },
+      },
+    },
+    Proceeding: {
+      on: {
+        timerE: { actions: ["sendRequest", "resetEToT2", "startTimerE"] },
+        timerF: { target: "Terminated", actions: ["cancelTimerE", "informTimeout"] },
+        transportError: { target: "Terminated", actions: ["cancelTimerE", "cancelTimerF", "informTransportError"] },
+        response1xx: { actions: "passToTU" },
+        response200to699: { target: "Completed", actions: "passToTU" },
+      },
+    },
+    Completed: {
+      // §17.1.2.2: Timer K (T4 unreliable, 0 reliable) absorbs response retransmissions
+      entry: ["cancelTimerE", "cancelTimerF", "startTimerK"],
+      on: {
+        timerK: { target: "Terminated" },
+      },
+    },
+    Terminated: { type: "final" },
+  },
+})
