@@ -1,0 +1,151 @@
+/**
+ * A binding of an address-of-record to a contact (RFC 3261 §10.2.1), with the data the
+ * registrar and proxy need: expiry, q, the Call-ID/CSeq that last changed it (§10.3 step 7),
+ * Path (RFC 3327), +sip.instance / reg-id (RFC 5626 §6) and the source the REGISTER came
+ * from (for contacts behind NAT, RFC 5626 §5).
+ */
+import type { Aor } from "./Aor.ts"
+
+/** Where the REGISTER that created the binding came from. */
+export interface Received {
+  /** UDP, TCP, TLS, WS, WSS… */
+  readonly transport: string
+  readonly address: string
+  readonly port: number
+  /** the transport's id of the connection (connection-oriented transports) */
+  readonly connectionId?: string
+}
+
+export interface Binding {
+  readonly aor: Aor
+  /** the Contact URI as it was registered (text) */
+  readonly contact: string
+  /** absolute expiry on the service's Clock, in milliseconds */
+  readonly expiresAt: number
+  /** q-value in [0, 1]; undefined when the Contact had none */
+  readonly q: number | undefined
+  readonly callId: string
+  readonly cseq: number
+  /** Path header values of the REGISTER (RFC 3327 §5.3), in order */
+  readonly path: ReadonlyArray<string>
+  /** +sip.instance (RFC 5626 §4.1), unquoted, e.g. `<urn:uuid:…>` */
+  readonly instanceId: string | undefined
+  readonly regId: number | undefined
+  readonly received: Received | undefined
+}
+
+/** Seconds left before a binding expires, rounded up (the `expires` param of a 200 OK, §10.3 step 8). */
+export const remaining = (binding: Binding, now: number): number =>
+  Math.max(0, Math.ceil((binding.expiresAt - now) / 1000))
+
+// ---- the stored form, shared by the Layers ----
+
+/**
+ * Compact record kept per binding: strings and small integers only, with the rarely set
+ * fields moved to `ext` so that the common binding is one small object (see README).
+ */
+export interface Stored {
+  readonly contact: string
+  readonly callId: string
+  readonly cseq: number
+  /** q × 1000, or -1 when absent */
+  readonly q: number
+  readonly expiresAt: number
+  /** `transport address port connectionId?` — one string instead of an object */
+  readonly source: string | undefined
+  readonly ext: StoredExt | undefined
+}
+
+export interface StoredExt {
+  readonly path: ReadonlyArray<string>
+  readonly instanceId: string | undefined
+  readonly regId: number | undefined
+}
+
+export const makeStored = (
+  contact: string,
+  callId: string,
+  cseq: number,
+  q: number,
+  expiresAt: number,
+  source: string | undefined,
+  ext: StoredExt | undefined,
+): Stored => ({ contact, callId, cseq, q, expiresAt, source, ext })
+
+export const encodeReceived = (r: Received | undefined): string | undefined =>
+  r === undefined ? undefined : `${r.transport} ${r.address} ${r.port}${r.connectionId ? ` ${r.connectionId}` : ""}`
+
+export const decodeReceived = (s: string | undefined): Received | undefined => {
+  if (s === undefined) return undefined
+  const [transport = "", address = "", port = "0", connectionId] = s.split(" ")
+  return connectionId === undefined
+    ? { transport, address, port: Number(port) }
+    : { transport, address, port: Number(port), connectionId }
+}
+
+const noPath: ReadonlyArray<string> = []
+
+export const toBinding = (aor: Aor, s: Stored): Binding => ({
+  aor,
+  contact: s.contact,
+  expiresAt: s.expiresAt,
+  q: s.q < 0 ? undefined : s.q / 1000,
+  callId: s.callId,
+  cseq: s.cseq,
+  path: s.ext?.path ?? noPath,
+  instanceId: s.ext?.instanceId,
+  regId: s.ext?.regId,
+  received: decodeReceived(s.source),
+})
+
+/**
+ * Contact identity within an AOR. RFC 5626 §6: a Contact with +sip.instance and reg-id is
+ * keyed by them (a new flow replaces the old one); otherwise by the URI (§10.3 step 7).
+ */
+export const storedKey = (s: Stored): string =>
+  s.ext !== undefined && s.ext.instanceId !== undefined && s.ext.regId !== undefined
+    ? `i ${s.ext.instanceId} ${s.ext.regId}`
+    : `u ${contactKey(s.contact)}`
+
+/**
+ * A comparison key for a contact URI after RFC 3261 §19.1.4: scheme, host and parameters are
+ * case-insensitive and parameter order does not matter; user and password stay case-sensitive.
+ * (Stricter than §19.1.4 for a parameter present in one URI only: two such contacts are kept
+ * apart, so distinct registrations are never merged.)
+ */
+export const contactKey = (uri: string): string => {
+  const text = uri.trim()
+  const colon = text.indexOf(":")
+  if (colon < 0) return text
+  const scheme = text.slice(0, colon).toLowerCase()
+  const rest = text.slice(colon + 1)
+  if (scheme !== "sip" && scheme !== "sips") return `${scheme}:${rest}`
+  // '@' appears in no URI part but userinfo (§25.1), while ';' and '?' may appear in the user
+  const at = rest.indexOf("@")
+  const userinfo = at < 0 ? "" : rest.slice(0, at + 1)
+  const afterUser = rest.slice(at + 1)
+  const cut = firstOf(afterUser, ";?")
+  const hostport = afterUser.slice(0, cut).toLowerCase()
+  const tail = afterUser.slice(cut)
+  if (tail.length === 0) return `${scheme}:${userinfo}${hostport}`
+  const q = tail.indexOf("?")
+  const params = (q < 0 ? tail : tail.slice(0, q))
+    .split(";")
+    .filter((p) => p.length > 0)
+    .map((p) => p.toLowerCase())
+    .sort()
+  const headers =
+    q < 0
+      ? ""
+      : `?${tail
+          .slice(q + 1)
+          .split("&")
+          .sort()
+          .join("&")}`
+  return `${scheme}:${userinfo}${hostport}${params.length > 0 ? `;${params.join(";")}` : ""}${headers}`
+}
+
+const firstOf = (s: string, chars: string): number => {
+  for (let i = 0; i < s.length; i++) if (chars.includes(s[i]!)) return i
+  return s.length
+}

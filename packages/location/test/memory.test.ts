@@ -1,0 +1,26 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { TestClock } from "effect/testing"
+import { Aor, LocationService, MemoryLocation, Registration } from "../src/index.ts"
+import { locationSuite } from "./suite.ts"
+
+describe("MemoryLocation", () => {
+  locationSuite(() => MemoryLocation.layer())
+
+  it.effect("§10.2.1.1 the sweeper purges expired bindings on the Clock, without a lookup", () =>
+    Effect.gen(function* () {
+      const loc = yield* LocationService
+      for (let i = 0; i < 50; i++) {
+        const aor = Aor.fromString(`sip:user${i}@example.com`) as Aor.Aor
+        yield* loc.update(aor, Registration.contacts(`c${i}`, 1, [{ contact: `sip:u${i}@192.0.2.1`, expires: 5 + i }]))
+      }
+      expect(yield* loc.size).toEqual({ aors: 50, bindings: 50 })
+      yield* TestClock.adjust("9 seconds") // sweeps run every 10 s: nothing purged yet
+      expect((yield* loc.size).bindings).toBe(50)
+      yield* TestClock.adjust("1 second") // t=10 s: bindings with expires 5..10 are gone
+      expect((yield* loc.size).bindings).toBe(44)
+      yield* TestClock.adjust("50 seconds") // t=60 s: all expired (last at 54 s)
+      expect(yield* loc.size).toEqual({ aors: 0, bindings: 0 })
+    }).pipe(Effect.provide(MemoryLocation.layer({ sweepInterval: "10 seconds", sweepSlice: 7 }))),
+  )
+})
