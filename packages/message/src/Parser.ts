@@ -1,0 +1,311 @@
+/**
+ * Receive-path parser (RFC 3261 §7, §18.3, §25). Synchronous and total: it never throws.
+ * The octets are read as a latin1 string (one char per byte, so offsets are byte offsets);
+ * UTF-8 is decoded only in values that contain non-ASCII octets. The core headers (Via,
+ * From, To, Call-ID, CSeq, Max-Forwards, Content-Length, Contact, Route, Record-Route,
+ * Content-Type, Expires, Date) are validated here and their typed values cached, so later
+ * typed access costs a WeakMap lookup. The body is a view on the input (no copy).
+ */
+import { Effect } from "effect"
+import * as HeaderCache from "./HeaderCache.ts"
+import * as Headers from "./Headers.ts"
+import { isFail, scanToken } from "./internal/Chars.ts"
+import { splitList } from "./internal/Grammar.ts"
+import type { CSeq, Header, NameAddr, SipMessage, Uri, Via } from "./Model.ts"
+import { ParseError, type PartialMessage } from "./ParseError.ts"
+import { parseRange } from "./Uri.ts"
+
+export interface Options {
+  /**
+   * `datagram` (default, §18.3): Content-Length may be absent (the body is the rest of the
+   * datagram) and octets after the body are ignored. `stream`: Content-Length is required.
+   */
+  readonly transport?: "datagram" | "stream"
+}
+
+export type Result =
+  | { readonly _tag: "Ok"; readonly message: SipMessage; readonly consumed: number }
+  | { readonly _tag: "Err"; readonly error: ParseError }
+
+const latin1 = (bytes: Uint8Array, start: number, end: number): string =>
+  (Buffer.prototype.latin1Slice as (this: Uint8Array, s: number, e: number) => string).call(bytes, start, end)
+
+const HIGH = /[\x80-\xff]/
+const FOLD = /[ \t]*\r\n[ \t]+/g
+const utf8 = (v: string): string => (HIGH.test(v) ? Buffer.from(v, "latin1").toString("utf8") : v)
+
+class State {
+  kind: "request" | "response" | undefined = undefined
+  method: string | undefined = undefined
+  via: Array<Via> = []
+  callId: string | undefined = undefined
+  cseq: CSeq | undefined = undefined
+  cseqOffset = 0
+  from: NameAddr | undefined = undefined
+  to: NameAddr | undefined = undefined
+  error: { reason: string; offset: number; header: string | undefined; status: 400 | 505 } | undefined = undefined
+
+  fail(reason: string, offset: number, header?: string, status: 400 | 505 = 400): void {
+    if (this.error === undefined) this.error = { reason, offset, header, status }
+  }
+
+  toError(): Result {
+    const e = this.error!
+    const partial: PartialMessage = {
+      kind: this.kind,
+      method: this.method,
+      via: this.via,
+      callId: this.callId,
+      cseq: this.cseq,
+      from: this.from,
+      to: this.to,
+    }
+    return {
+      _tag: "Err",
+      error: new ParseError({ reason: e.reason, offset: e.offset, header: e.header, status: e.status, partial }),
+    }
+  }
+}
+
+/** SIP-Version check: 0 = SIP/2.0, 505 = well-formed other version, 400 = garbage. */
+const checkVersion = (s: string, a: number, b: number): 0 | 400 | 505 => {
+  if (b - a === 7 && s.startsWith("SIP/2.0", a)) return 0
+  const v = s.slice(a, b)
+  const m = /^sip\/(\d+)\.(\d+)$/i.exec(v)
+  if (m === null) return 400
+  return Number(m[1]) === 2 && Number(m[2]) === 0 ? 0 : 505
+}
+
+const EMPTY = new Uint8Array(0)
+
+/** Parses one message from `bytes` (a whole datagram, or one framed stream message). Never throws. */
+export const parse = (bytes: Uint8Array, options?: Options): Result => {
+  const st = new State()
+  try {
+    return parseInto(bytes, options?.transport === "stream", st)
+  } catch (e) {
+    // defensive: every expected failure is reported through `st`
+    st.fail(isFail(e) ? e.reason : `internal error: ${String(e)}`, isFail(e) ? e.at : 0)
+    return st.toError()
+  }
+}
+
+/** `parse` as an Effect failing with `ParseError`. */
+export const parseOrFail = (bytes: Uint8Array, options?: Options): Effect.Effect<SipMessage, ParseError> =>
+  Effect.suspend(() => {
+    const r = parse(bytes, options)
+    return r._tag === "Ok" ? Effect.succeed(r.message) : Effect.fail(r.error)
+  })
+
+const parseInto = (bytes: Uint8Array, stream: boolean, st: State): Result => {
+  const n = bytes.length
+  let s = latin1(bytes, 0, Math.min(n, 4096))
+  let he = s.indexOf("\r\n\r\n")
+  if (he < 0 && n > 4096) {
+    s = latin1(bytes, 0, n)
+    he = s.indexOf("\r\n\r\n")
+  }
+  // §7.5: CRLFs before the start-line are ignored
+  let pos = 0
+  while (s.charCodeAt(pos) === 13 && s.charCodeAt(pos + 1) === 10) pos += 2
+  if (pos > 0 && he >= 0 && he < pos) he = s.indexOf("\r\n\r\n", pos)
+  const lineEnd0 = s.indexOf("\r\n", pos)
+  if (he < 0 || lineEnd0 < 0) {
+    st.fail("no empty line ends the header section", n)
+    if (lineEnd0 < 0) return st.toError()
+  }
+  const headEnd = he < 0 ? s.length : he
+  const hasHigh = HIGH.test(s.length === headEnd ? s : s.slice(0, headEnd))
+
+  // ---- start line ----
+  const lineEnd = lineEnd0
+  let uri: Uri | undefined
+  let status = 0
+  let reason = ""
+  if (
+    (s.charCodeAt(pos) | 32) === 115 &&
+    (s.charCodeAt(pos + 1) | 32) === 105 &&
+    (s.charCodeAt(pos + 2) | 32) === 112 &&
+    s.charCodeAt(pos + 3) === 47
+  ) {
+    st.kind = "response"
+    const sp1 = s.indexOf(" ", pos)
+    if (sp1 < 0 || sp1 > lineEnd) {
+      st.fail("malformed Status-Line", pos)
+    } else {
+      const v = checkVersion(s, pos, sp1)
+      if (v !== 0) st.fail("unsupported SIP-Version", pos, undefined, v)
+      let k = sp1 + 1
+      let code = 0
+      while (k < lineEnd && k - sp1 <= 4) {
+        const c = s.charCodeAt(k)
+        if (c < 48 || c > 57) break
+        code = code * 10 + c - 48
+        k++
+      }
+      if (k - sp1 !== 4 || (k < lineEnd && s.charCodeAt(k) !== 32) || code < 100 || code > 699)
+        st.fail("Status-Code must be 3 digits in 100-699", sp1 + 1)
+      status = code
+      reason = k < lineEnd ? s.slice(k + 1, lineEnd) : ""
+      if (hasHigh) reason = utf8(reason)
+    }
+  } else {
+    st.kind = "request"
+    const sp1 = s.indexOf(" ", pos)
+    const sp2 = sp1 < 0 ? -1 : s.indexOf(" ", sp1 + 1)
+    if (sp1 < 0 || sp2 < 0 || sp2 > lineEnd) {
+      st.fail("malformed Request-Line", pos)
+    } else {
+      if (sp1 === pos || scanToken(s, pos, sp1) !== sp1) st.fail("Method must be a token", pos)
+      else st.method = s.slice(pos, sp1)
+      // single SP between elements and no LWS in the Request-URI (§25.1, RFC 4475 §3.1.2.8-10)
+      const v = checkVersion(s, sp2 + 1, lineEnd)
+      if (v !== 0) st.fail(v === 505 ? "unsupported SIP-Version" : "malformed SIP-Version", sp2 + 1, undefined, v)
+      try {
+        uri = parseRange(s, sp1 + 1, sp2, false)
+      } catch (e) {
+        if (!isFail(e)) throw e
+        st.fail(`Request-URI: ${e.reason}`, e.at)
+      }
+    }
+  }
+
+  // ---- header fields ----
+  const headers: Array<Header> = []
+  let contentLength = -1
+  let i = lineEnd + 2
+  const limit = headEnd + 2
+  while (i < limit) {
+    const lineStart = i
+    const n1 = scanToken(s, i, headEnd)
+    let j = n1
+    while (s.charCodeAt(j) === 32 || s.charCodeAt(j) === 9) j++
+    let e = s.indexOf("\r\n", j)
+    if (e < 0 || e > headEnd) e = headEnd
+    if (n1 === i || s.charCodeAt(j) !== 58 || j >= e) {
+      st.fail(n1 === i ? "header name expected" : "':' expected after header name", lineStart)
+      // skip this line and its continuation lines
+      while (e < headEnd && (s.charCodeAt(e + 2) === 32 || s.charCodeAt(e + 2) === 9)) {
+        e = s.indexOf("\r\n", e + 2)
+        if (e < 0 || e > headEnd) e = headEnd
+      }
+      i = e + 2
+      continue
+    }
+    let folded = false
+    while (e < headEnd && (s.charCodeAt(e + 2) === 32 || s.charCodeAt(e + 2) === 9)) {
+      folded = true
+      e = s.indexOf("\r\n", e + 2)
+      if (e < 0 || e > headEnd) e = headEnd
+    }
+    i = e + 2
+    // trim LWS around the value
+    let v0 = j + 1
+    let v1 = e
+    let value: string
+    if (folded) {
+      value = s.slice(v0, v1).replace(FOLD, " ").trim()
+    } else {
+      while (v0 < v1 && (s.charCodeAt(v0) === 32 || s.charCodeAt(v0) === 9)) v0++
+      while (v1 > v0 && (s.charCodeAt(v1 - 1) === 32 || s.charCodeAt(v1 - 1) === 9)) v1--
+      value = s.slice(v0, v1)
+    }
+    if (hasHigh) value = utf8(value)
+    const rawName = s.slice(lineStart, n1)
+    const info = Headers.lookup(rawName)
+    if (info === undefined) {
+      headers.push({ name: rawName, value })
+      continue
+    }
+    const def = info.def!
+    const name = info.name
+    if (def.list && value.indexOf(",") >= 0) {
+      const parts = splitList(value)
+      for (let k = 0; k < parts.length; k++) {
+        const part = parts[k]!
+        if (part === "") {
+          if (def.eager) st.fail(`empty element in ${name} list`, lineStart, name)
+          continue
+        }
+        addHeader(st, headers, def, name, part, lineStart)
+      }
+      continue
+    }
+    if (def.eager && def.name === "Content-Length") {
+      // RFC 4475 §3.3.9: several Content-Length values make framing ambiguous
+      if (contentLength >= 0) st.fail("multiple Content-Length values", lineStart, name)
+      const h = addHeader(st, headers, def, name, value, lineStart)
+      const cl = h === undefined ? undefined : (HeaderCache.get(h) as number | undefined)
+      if (cl !== undefined) contentLength = cl
+      else contentLength = 0
+      continue
+    }
+    addHeader(st, headers, def, name, value, lineStart)
+  }
+
+  // §8.2 / RFC 4475 §3.1.2.17-18: CSeq method must match the request method
+  if (st.kind === "request" && st.method !== undefined && st.cseq !== undefined && st.cseq.method !== st.method)
+    st.fail("CSeq method does not match the Request-Line method", st.cseqOffset, "CSeq")
+
+  // ---- body (§18.3) ----
+  const bodyStart = headEnd + 4
+  let bodyEnd: number
+  if (contentLength >= 0 && !(st.error?.header === "Content-Length")) {
+    bodyEnd = bodyStart + contentLength
+    if (bodyEnd > n) st.fail("Content-Length exceeds the available octets", bodyStart, "Content-Length")
+  } else if (stream) {
+    st.fail("Content-Length is required on stream transports (§18.3)", bodyStart, "Content-Length")
+    bodyEnd = bodyStart
+  } else bodyEnd = n
+  if (st.error !== undefined) return st.toError()
+  const body =
+    bodyEnd > bodyStart ? new Uint8Array(bytes.buffer, bytes.byteOffset + bodyStart, bodyEnd - bodyStart) : EMPTY
+  const message: SipMessage =
+    st.kind === "request"
+      ? { _tag: "SipRequest", method: st.method!, uri: uri!, headers, body }
+      : { _tag: "SipResponse", status, reason, headers, body }
+  return { _tag: "Ok", message, consumed: bodyEnd }
+}
+
+const addHeader = (
+  st: State,
+  headers: Array<Header>,
+  def: Headers.HeaderDef<unknown>,
+  name: string,
+  value: string,
+  offset: number,
+): Header | undefined => {
+  const h: Header = { name, value }
+  headers.push(h)
+  if (!def.eager) return h
+  let typed: unknown
+  try {
+    typed = def.grammar(value)
+  } catch (e) {
+    if (!isFail(e)) throw e
+    st.fail(`${name}: ${e.reason}`, offset, name)
+    return undefined
+  }
+  HeaderCache.set(h, typed)
+  switch (name) {
+    case "Via":
+      st.via.push(typed as Via)
+      break
+    case "Call-ID":
+      if (st.callId === undefined) st.callId = typed as string
+      break
+    case "CSeq":
+      if (st.cseq === undefined) {
+        st.cseq = typed as CSeq
+        st.cseqOffset = offset
+      }
+      break
+    case "From":
+      if (st.from === undefined) st.from = typed as NameAddr
+      break
+    case "To":
+      if (st.to === undefined) st.to = typed as NameAddr
+      break
+  }
+  return h
+}
