@@ -1,3 +1,8 @@
 export * as Config from "./Config.ts"
+export * as NodeTransport from "./NodeTransport.ts"
 export * as Resolver from "./Resolver.ts"
+export * as Routing from "./Routing.ts"
+export { prepareRequest, requestDestination, responseDestination } from "./Routing.ts"
+export * as Stateless from "./Stateless.ts"
+export { respond } from "./Stateless.ts"
 export * from "./Transport.ts"
