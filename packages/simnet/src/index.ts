@@ -1,1 +1,1 @@
-export {}
+export * as Network from "./Network.ts"

@@ -1,0 +1,617 @@
+/**
+ * The transaction layer (RFC 3261 §17) as an Effect service. It owns one table of live
+ * transactions, runs each one's machine through its compiled table synchronously inside the
+ * transport's subscribe callback, and keeps one fiber that sends queued messages and sleeps on
+ * Effect's Clock until the next timer deadline. No fiber, queue or timer exists per transaction.
+ */
+import type { SipRequest, SipResponse } from "@sipfx/message"
+import {
+  type Destination,
+  type Inbound,
+  isReliable,
+  type Protocol,
+  type Source,
+  Transport,
+  type TransportError,
+} from "@sipfx/transport"
+import { Clock, Context, Effect, Exit, Layer, Queue, Result, type Scope, Stream } from "effect"
+import type { AnyStateMachine } from "xstate"
+import * as Compiled from "./Compiled.ts"
+import { InvalidRequest, TransactionTimeout } from "./Errors.ts"
+import * as Raw from "./internal/Raw.ts"
+import * as Messages from "./Messages.ts"
+import * as InviteClientTransaction from "./machines/InviteClientTransaction.ts"
+import * as InviteServerTransaction from "./machines/InviteServerTransaction.ts"
+import * as NonInviteClientTransaction from "./machines/NonInviteClientTransaction.ts"
+import * as NonInviteServerTransaction from "./machines/NonInviteServerTransaction.ts"
+import { type Timer, TimerQueue } from "./TimerQueue.ts"
+import * as Timers from "./Timers.ts"
+
+// ---- the interface to the Transaction User ----
+
+/** What a client transaction reports to its TU (all optional but `onResponse`). */
+export interface ClientCallbacks {
+  /** every response the machine passes up: provisionals, the final, and (INVITE, RFC 6026) later 2xx */
+  readonly onResponse: (response: SipResponse, tx: ClientTransaction) => void
+  /** Timer B (INVITE) or F (non-INVITE) fired without a final response */
+  readonly onTimeout?: ((error: TransactionTimeout, tx: ClientTransaction) => void) | undefined
+  readonly onTransportError?: ((error: TransportError, tx: ClientTransaction) => void) | undefined
+  /** the transaction is gone: no entry, no timer left */
+  readonly onTerminated?: ((tx: ClientTransaction) => void) | undefined
+}
+
+export interface ClientTransaction {
+  /** the matching key (§17.1.3): branch and method */
+  readonly id: string
+  readonly request: SipRequest
+  readonly destination: Destination
+  /** the RFC state name: Calling, Trying, Proceeding, Completed, Accepted, Terminated */
+  readonly state: string
+}
+
+/** What a server transaction reports after creation; register with `listen`. */
+export interface ServerListener {
+  /** Timer H fired: no ACK came for a non-2xx final response (§17.2.1) */
+  readonly onTimeout?: ((error: TransactionTimeout, tx: ServerTransaction) => void) | undefined
+  readonly onTransportError?: ((error: TransportError, tx: ServerTransaction) => void) | undefined
+  readonly onTerminated?: ((tx: ServerTransaction) => void) | undefined
+}
+
+export interface ServerTransaction {
+  /** the matching key (§17.2.3) */
+  readonly id: string
+  readonly request: SipRequest
+  readonly source: Source
+  /** where responses go, per §18.2.2 / RFC 3581 */
+  readonly destination: Destination
+  readonly state: string
+  /** for a CANCEL: the INVITE server transaction it targets, if any (§9.2); the TU answers 481 otherwise */
+  readonly cancels: ServerTransaction | undefined
+  /** the last response sent */
+  readonly lastResponse: SipResponse | undefined
+  /** Sends a response through the machine; false when the machine does not take it (e.g. after a final). */
+  respond(response: SipResponse): boolean
+  listen(listener: ServerListener): void
+}
+
+/** Messages that match no transaction and belong to the TU core (RFC 6026). */
+export type Stray =
+  | {
+      /** ACK for a 2xx: matched an INVITE server transaction in Accepted, or none */
+      readonly _tag: "Ack"
+      readonly request: SipRequest
+      readonly source: Source
+      readonly transaction: ServerTransaction | undefined
+    }
+  | {
+      /** a response with no client transaction, e.g. a 2xx retransmission after Timer M */
+      readonly _tag: "Response"
+      readonly response: SipResponse
+      readonly source: Source
+    }
+
+export interface Stats {
+  readonly clientTransactions: number
+  readonly serverTransactions: number
+  /** armed timers (cancelled and fired ones excluded) */
+  readonly timers: number
+  /** heap entries including tombstones not yet dropped */
+  readonly timerEntries: number
+  /** messages queued for the transport */
+  readonly outbox: number
+}
+
+export interface Options {
+  readonly timers?: Partial<Timers.TimerConfig> | undefined
+  /** INVITE server transactions send 100 Trying when the TU is silent for 200 ms (default true) */
+  readonly autoTrying?: boolean | undefined
+}
+
+export class TransactionLayer extends Context.Service<
+  TransactionLayer,
+  {
+    readonly timers: Timers.TimerConfig
+    /**
+     * Starts a client transaction. The request must carry its top Via with a branch
+     * (`z9hG4bK…`, §8.1.1.7) and a CSeq; the TU picks the destination (§8.1.2, RFC 3263).
+     */
+    readonly sendRequest: (
+      request: SipRequest,
+      destination: Destination,
+      callbacks: ClientCallbacks,
+    ) => Result.Result<ClientTransaction, InvalidRequest>
+    /** Registers the handler of new server transactions (one at a time; ends with the Scope). */
+    readonly serve: (handler: (tx: ServerTransaction) => void) => Effect.Effect<void, never, Scope.Scope>
+    /** Registers the handler of stray messages (ends with the Scope). */
+    readonly onStray: (handler: (stray: Stray) => void) => Effect.Effect<void, never, Scope.Scope>
+    /** The INVITE server transaction a CANCEL targets (§9.2), if it still exists. */
+    readonly findInvite: (cancel: SipRequest) => ServerTransaction | undefined
+    /** Sends outside any transaction (ACK for 2xx, 2xx retransmissions by a UAS core). */
+    readonly sendStateless: (
+      message: SipRequest | SipResponse,
+      destination: Destination,
+    ) => Effect.Effect<void, TransportError>
+    /** Effect form of `sendRequest`: the final response, or the reason there is none. */
+    readonly request: (
+      request: SipRequest,
+      destination: Destination,
+    ) => Effect.Effect<SipResponse, InvalidRequest | TransactionTimeout | TransportError>
+    /** Every new server transaction as a Stream (a wrapper over `serve`). */
+    readonly serverTransactions: Stream.Stream<ServerTransaction>
+    readonly stats: () => Stats
+  }
+>()("@sipfx/transaction/TransactionLayer") {}
+
+// ---- implementation ----
+
+const Kind = { InviteClient: 0, NonInviteClient: 1, InviteServer: 2, NonInviteServer: 3 } as const
+type Kind = (typeof Kind)[keyof typeof Kind]
+
+const machineOf: Record<Kind, AnyStateMachine> = {
+  [Kind.InviteClient]: InviteClientTransaction.machine,
+  [Kind.NonInviteClient]: NonInviteClientTransaction.machine,
+  [Kind.InviteServer]: InviteServerTransaction.machine,
+  [Kind.NonInviteServer]: NonInviteServerTransaction.machine,
+}
+
+// event types by response class
+const clientEvent = (kind: Kind, status: number): string =>
+  status < 200
+    ? "response1xx"
+    : kind === Kind.NonInviteClient
+      ? "response200to699"
+      : status < 300
+        ? "response2xx"
+        : "response300to699"
+
+const serverEvent = (kind: Kind, status: number): string =>
+  status < 200 ? "tu1xx" : kind === Kind.NonInviteServer ? "tu200to699" : status < 300 ? "tu2xx" : "tu300to699"
+
+const timeoutTimer = { InviteClient: "B", NonInviteClient: "F", InviteServer: "H" } as const
+
+/** RFC 3261 §18.2.2 with RFC 3581: where a server transaction sends its responses. */
+export const responseDestination = (source: Source, via: Raw.RawVia | undefined): Destination => {
+  const protocol: Protocol = source.protocol
+  if (isReliable(protocol)) {
+    return { protocol, address: source.address, port: source.port, connectionId: source.connectionId }
+  }
+  if (via?.maddr !== undefined) return { protocol, address: via.maddr, port: via.port ?? 5060 }
+  if (via?.rport !== undefined) return { protocol, address: source.address, port: source.port }
+  return { protocol, address: source.address, port: via?.port ?? 5060 }
+}
+
+abstract class Tx {
+  readonly layer: Engine
+  readonly kind: Kind
+  readonly id: string
+  readonly request: SipRequest
+  readonly destination: Destination
+  node: Compiled.Node
+  timers: Array<Timer<Tx>> = []
+  lastResponse: SipResponse | undefined = undefined
+  /** events raised while this transaction runs actions, processed in order afterwards */
+  pending: Array<readonly [string, SipRequest | SipResponse | TransportError | undefined]> | undefined = undefined
+  busy = false
+  alive = true
+
+  constructor(layer: Engine, kind: Kind, id: string, request: SipRequest, destination: Destination) {
+    this.layer = layer
+    this.kind = kind
+    this.id = id
+    this.request = request
+    this.destination = destination
+    this.node = Compiled.get(machineOf[kind], {
+      timers: layer.config,
+      reliable: isReliable(destination.protocol),
+      autoTrying: layer.autoTrying,
+    }).initial
+  }
+
+  get state(): string {
+    return this.node.value
+  }
+}
+
+class ClientTx extends Tx implements ClientTransaction {
+  ack: SipRequest | undefined = undefined
+  readonly callbacks: ClientCallbacks
+  constructor(
+    layer: Engine,
+    kind: Kind,
+    id: string,
+    request: SipRequest,
+    destination: Destination,
+    callbacks: ClientCallbacks,
+  ) {
+    super(layer, kind, id, request, destination)
+    this.callbacks = callbacks
+  }
+}
+
+class ServerTx extends Tx implements ServerTransaction {
+  listener: ServerListener | undefined = undefined
+  cancels: ServerTransaction | undefined = undefined
+  readonly source: Source
+  constructor(layer: Engine, kind: Kind, id: string, request: SipRequest, source: Source, destination: Destination) {
+    super(layer, kind, id, request, destination)
+    this.source = source
+  }
+  respond(response: SipResponse): boolean {
+    if (!this.alive || response.status < 100 || response.status > 699) return false
+    const event = serverEvent(this.kind, response.status)
+    const edge = Compiled.next(this.node, event)
+    if (edge.steps.length === 0 && edge.target === this.node) return false
+    this.lastResponse = response
+    this.layer.dispatch(this, event, response)
+    return true
+  }
+  listen(listener: ServerListener): void {
+    this.listener = listener
+  }
+}
+
+/** The synchronous core: transaction table, dispatch and timers. */
+class Engine {
+  readonly clients = new Map<string, ClientTx>()
+  readonly servers = new Map<string, ServerTx>()
+  readonly queue = new TimerQueue<Tx>()
+  outbox: Array<readonly [SipRequest | SipResponse, Destination, Tx | undefined]> = []
+  serveHandler: ((tx: ServerTransaction) => void) | undefined = undefined
+  strayHandler: ((stray: Stray) => void) | undefined = undefined
+  /** set while the pump fiber waits; calling it resumes the fiber */
+  wake: (() => void) | undefined = undefined
+  sleepingUntil = Number.POSITIVE_INFINITY
+
+  readonly config: Timers.TimerConfig
+  readonly autoTrying: boolean
+  readonly clock: Clock.Clock
+  constructor(config: Timers.TimerConfig, autoTrying: boolean, clock: Clock.Clock) {
+    this.config = config
+    this.autoTrying = autoTrying
+    this.clock = clock
+  }
+
+  // -- inbound (the transport's subscribe callback) --
+
+  receive = (inbound: Inbound): void => {
+    const m = inbound.message
+    if (m._tag === "SipResponse") this.receiveResponse(m, inbound.source)
+    else this.receiveRequest(m, inbound.source)
+  }
+
+  private receiveResponse(response: SipResponse, source: Source): void {
+    const via = Raw.topVia(response)
+    const cseq = Raw.cseq(response)
+    const tx =
+      via?.branch !== undefined && cseq !== undefined
+        ? this.clients.get(Raw.clientKey(via.branch, cseq.method))
+        : undefined
+    if (tx === undefined) {
+      this.strayHandler?.({ _tag: "Response", response, source })
+      return
+    }
+    this.dispatch(tx, clientEvent(tx.kind, response.status), response)
+  }
+
+  private receiveRequest(request: SipRequest, source: Source): void {
+    const method = request.method
+    if (method === "ACK") {
+      const key = Raw.serverKey(request, "INVITE")
+      const tx = key === undefined ? undefined : this.servers.get(key)
+      // §17.2.3: the ACK for a non-2xx matches the INVITE transaction; an ACK for a 2xx does not
+      // (in Accepted the machine passes a matching ACK up, RFC 6026 §8.7; elsewhere it absorbs it)
+      if (tx !== undefined) this.dispatch(tx, "ack", request)
+      else this.strayHandler?.({ _tag: "Ack", request, source, transaction: undefined })
+      return
+    }
+    const key = Raw.serverKey(request, method)
+    if (key === undefined) return // no parsable Via: nothing to answer to (the transport rejects those)
+    const existing = this.servers.get(key)
+    if (existing !== undefined) {
+      this.dispatch(existing, "request", request)
+      return
+    }
+    const handler = this.serveHandler
+    if (handler === undefined) return
+    const kind = method === "INVITE" ? Kind.InviteServer : Kind.NonInviteServer
+    const tx = new ServerTx(this, kind, key, request, source, responseDestination(source, Raw.topVia(request)))
+    if (method === "CANCEL") {
+      const inviteKey = Raw.serverKey(request, "INVITE")
+      tx.cancels = inviteKey === undefined ? undefined : this.servers.get(inviteKey)
+    }
+    this.servers.set(key, tx)
+    this.run(tx, tx.node.table.entry, undefined)
+    handler(tx)
+  }
+
+  // -- outbound --
+
+  sendRequest(
+    request: SipRequest,
+    destination: Destination,
+    callbacks: ClientCallbacks,
+  ): Result.Result<ClientTransaction, InvalidRequest> {
+    const via = Raw.topVia(request)
+    if (via?.branch === undefined || via.branch === "") {
+      return Result.fail(new InvalidRequest({ reason: "top Via with a branch parameter required (§8.1.1.7)" }))
+    }
+    if (request.method === "ACK") {
+      return Result.fail(new InvalidRequest({ reason: "ACK is not sent in a client transaction (§17.1.1.3)" }))
+    }
+    const cseq = Raw.cseq(request)
+    if (cseq === undefined || cseq.method !== request.method) {
+      return Result.fail(new InvalidRequest({ reason: "CSeq missing or its method differs (§8.1.1.5)" }))
+    }
+    const key = Raw.clientKey(via.branch, request.method)
+    if (this.clients.has(key)) {
+      return Result.fail(new InvalidRequest({ reason: `a client transaction ${via.branch} already exists` }))
+    }
+    const kind = request.method === "INVITE" ? Kind.InviteClient : Kind.NonInviteClient
+    const tx = new ClientTx(this, kind, key, request, destination, callbacks)
+    this.clients.set(key, tx)
+    this.run(tx, tx.node.table.entry, undefined)
+    return Result.succeed(tx)
+  }
+
+  findInvite(cancel: SipRequest): ServerTransaction | undefined {
+    const key = Raw.serverKey(cancel, "INVITE")
+    return key === undefined ? undefined : this.servers.get(key)
+  }
+
+  // -- the machine runner --
+
+  dispatch(tx: Tx, event: string, message: SipRequest | SipResponse | TransportError | undefined): void {
+    if (!tx.alive) return
+    if (tx.busy) {
+      // a TU callback fed this transaction again: keep run-to-completion order
+      ;(tx.pending ??= []).push([event, message])
+      return
+    }
+    const edge = Compiled.next(tx.node, event)
+    tx.node = edge.target
+    this.run(tx, edge.steps, message)
+  }
+
+  private run(tx: Tx, steps: ReadonlyArray<Compiled.Step>, message: unknown): void {
+    tx.busy = true
+    for (let i = 0; i < steps.length; i++) this.exec(tx, steps[i]!, message)
+    tx.busy = false
+    if (tx.node.done) {
+      this.terminate(tx)
+      return
+    }
+    const pending = tx.pending
+    if (pending !== undefined && pending.length > 0) {
+      const [event, msg] = pending.shift()!
+      this.dispatch(tx, event, msg)
+    }
+  }
+
+  private exec(tx: Tx, step: Compiled.Step, message: unknown): void {
+    switch (step._tag) {
+      case "StartTimer": {
+        this.cancelTimer(tx, step.timer)
+        const deadline = this.clock.currentTimeMillisUnsafe() + step.ms
+        tx.timers.push(this.queue.schedule(deadline, step.timer, step.event, tx))
+        if (deadline < this.sleepingUntil) this.poke()
+        return
+      }
+      case "CancelTimer":
+        this.cancelTimer(tx, step.timer)
+        return
+      case "Effect":
+        switch (step.name) {
+          case "sendRequest":
+            this.enqueue(tx.request, tx.destination, tx)
+            return
+          case "sendAck": {
+            const c = tx as ClientTx
+            c.ack ??= Messages.ackFor(tx.request, message as SipResponse)
+            this.enqueue(c.ack, tx.destination, tx)
+            return
+          }
+          case "sendResponse":
+            if (tx.lastResponse !== undefined) this.enqueue(tx.lastResponse, tx.destination, tx)
+            return
+          case "sendTrying":
+            tx.lastResponse = Messages.tryingFor(tx.request)
+            this.enqueue(tx.lastResponse, tx.destination, tx)
+            return
+          case "passToTU": {
+            const c = tx as ClientTx
+            c.callbacks.onResponse(message as SipResponse, c)
+            return
+          }
+          case "passAckToTU": {
+            const s = tx as ServerTx
+            this.strayHandler?.({ _tag: "Ack", request: message as SipRequest, source: s.source, transaction: s })
+            return
+          }
+          case "informTimeout": {
+            const timer =
+              tx.kind === Kind.InviteClient
+                ? timeoutTimer.InviteClient
+                : tx.kind === Kind.NonInviteClient
+                  ? timeoutTimer.NonInviteClient
+                  : timeoutTimer.InviteServer
+            const error = new TransactionTimeout({ transaction: tx.id, timer })
+            if (tx instanceof ClientTx) tx.callbacks.onTimeout?.(error, tx)
+            else (tx as ServerTx).listener?.onTimeout?.(error, tx as ServerTx)
+            return
+          }
+          case "informTransportError": {
+            const error = message as TransportError
+            if (tx instanceof ClientTx) tx.callbacks.onTransportError?.(error, tx)
+            else (tx as ServerTx).listener?.onTransportError?.(error, tx as ServerTx)
+            return
+          }
+        }
+    }
+  }
+
+  private cancelTimer(tx: Tx, name: string): void {
+    const timers = tx.timers
+    for (let i = 0; i < timers.length; i++) {
+      const t = timers[i]!
+      if (t.name === name) {
+        this.queue.cancel(t)
+        timers.splice(i, 1)
+        return
+      }
+    }
+  }
+
+  private terminate(tx: Tx): void {
+    tx.alive = false
+    for (const t of tx.timers) this.queue.cancel(t)
+    tx.timers.length = 0
+    tx.pending = undefined
+    if (tx instanceof ClientTx) {
+      if (this.clients.get(tx.id) === tx) this.clients.delete(tx.id)
+      tx.callbacks.onTerminated?.(tx)
+    } else {
+      const s = tx as ServerTx
+      if (this.servers.get(s.id) === s) this.servers.delete(s.id)
+      s.cancels = undefined
+      s.listener?.onTerminated?.(s)
+    }
+  }
+
+  // -- the pump: sends and timers --
+
+  private enqueue(message: SipRequest | SipResponse, destination: Destination, tx: Tx | undefined): void {
+    this.outbox.push([message, destination, tx])
+    if (this.outbox.length === 1) this.poke()
+  }
+
+  private poke(): void {
+    const wake = this.wake
+    if (wake !== undefined) {
+      this.wake = undefined
+      wake()
+    }
+  }
+
+  /** fires every timer due now; returns the next deadline */
+  fireDue(): number | undefined {
+    const now = this.clock.currentTimeMillisUnsafe()
+    for (;;) {
+      const timer = this.queue.takeDue(now)
+      if (timer === undefined) return this.queue.next()
+      const tx = timer.owner!
+      timer.owner = undefined
+      const i = tx.timers.indexOf(timer)
+      if (i >= 0) tx.timers.splice(i, 1)
+      this.dispatch(tx, timer.event, undefined)
+    }
+  }
+
+  transportFailed(tx: Tx | undefined, error: TransportError): void {
+    if (tx !== undefined) this.dispatch(tx, "transportError", error)
+  }
+
+  stats(): Stats {
+    return {
+      clientTransactions: this.clients.size,
+      serverTransactions: this.servers.size,
+      timers: this.queue.armed,
+      timerEntries: this.queue.size,
+      outbox: this.outbox.length,
+    }
+  }
+}
+
+/** The single fiber of a layer: drains the outbox through the transport, fires due timers, sleeps. */
+const pump = (engine: Engine, transport: Transport["Service"]): Effect.Effect<never> =>
+  Effect.gen(function* () {
+    for (;;) {
+      while (engine.outbox.length > 0) {
+        const batch = engine.outbox
+        engine.outbox = []
+        for (let i = 0; i < batch.length; i++) {
+          const [message, destination, tx] = batch[i]!
+          const exit = yield* Effect.exit(transport.send(message, destination))
+          if (Exit.isFailure(exit)) {
+            const error = exit.cause.reasons.find((r) => r._tag === "Fail")
+            if (error !== undefined) engine.transportFailed(tx, error.error as TransportError)
+          }
+        }
+      }
+      const next = engine.fireDue()
+      if (engine.outbox.length > 0) continue
+      const now = engine.clock.currentTimeMillisUnsafe()
+      if (next !== undefined && next <= now) continue
+      engine.sleepingUntil = next ?? Number.POSITIVE_INFINITY
+      const woken = Effect.callback<void>((resume) => {
+        engine.wake = () => resume(Effect.void)
+      })
+      yield* next === undefined ? woken : Effect.raceFirst(Effect.sleep(next - now), woken)
+      engine.wake = undefined
+      engine.sleepingUntil = Number.POSITIVE_INFINITY
+    }
+  })
+
+/** Builds the service over a Transport; the pump fiber and the subscription live in the Scope. */
+export const make = (
+  options: Options = {},
+): Effect.Effect<TransactionLayer["Service"], never, Transport | Scope.Scope> =>
+  Effect.gen(function* () {
+    const transport = yield* Transport
+    const clock = yield* Clock.Clock
+    const config: Timers.TimerConfig = { ...Timers.defaults, ...options.timers }
+    const engine = new Engine(config, options.autoTrying ?? true, clock)
+    yield* transport.subscribe(engine.receive)
+    yield* Effect.forkScoped(pump(engine, transport))
+
+    const serve = (handler: (tx: ServerTransaction) => void) =>
+      Effect.acquireRelease(
+        Effect.sync(() => {
+          engine.serveHandler = handler
+        }),
+        () =>
+          Effect.sync(() => {
+            if (engine.serveHandler === handler) engine.serveHandler = undefined
+          }),
+      )
+
+    const sendRequest = (request: SipRequest, destination: Destination, callbacks: ClientCallbacks) =>
+      engine.sendRequest(request, destination, callbacks)
+
+    return TransactionLayer.of({
+      timers: config,
+      sendRequest,
+      serve,
+      onStray: (handler) =>
+        Effect.acquireRelease(
+          Effect.sync(() => {
+            engine.strayHandler = handler
+          }),
+          () =>
+            Effect.sync(() => {
+              if (engine.strayHandler === handler) engine.strayHandler = undefined
+            }),
+        ),
+      findInvite: (cancel) => engine.findInvite(cancel),
+      sendStateless: (message, destination) => transport.send(message, destination),
+      request: (request, destination) =>
+        Effect.callback<SipResponse, InvalidRequest | TransactionTimeout | TransportError>((resume) => {
+          const started = sendRequest(request, destination, {
+            onResponse: (response) => {
+              if (response.status >= 200) resume(Effect.succeed(response))
+            },
+            onTimeout: (error) => resume(Effect.fail(error)),
+            onTransportError: (error) => resume(Effect.fail(error)),
+          })
+          if (Result.isFailure(started)) resume(Effect.fail(started.failure))
+        }),
+      serverTransactions: Stream.callback<ServerTransaction>((queue) =>
+        serve((tx) => {
+          Queue.offerUnsafe(queue, tx)
+        }),
+      ),
+      stats: () => engine.stats(),
+    })
+  })
+
+export const layer = (options?: Options): Layer.Layer<TransactionLayer, never, Transport> =>
+  Layer.effect(TransactionLayer, make(options))
