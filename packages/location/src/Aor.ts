@@ -5,7 +5,7 @@
  * compares case-insensitively (scheme, host) are lower-cased. The user part stays
  * case-sensitive, as §19.1.4 requires.
  */
-import type { Uri } from "@sipfx/message"
+import { Uri } from "@sipfx/message"
 import { Data } from "effect"
 
 declare const AorBrand: unique symbol
@@ -38,7 +38,7 @@ const sipForm = (scheme: string, user: string | undefined, host: string, port: n
 const telNumber = (n: string): string => n.replace(/[-.()]/g, "")
 
 /** Canonical AOR of a parsed URI (e.g. the To header's URI of a REGISTER). */
-export const canonical = (uri: Uri): Aor => {
+export const canonical = (uri: Uri.Uri): Aor => {
   switch (uri._tag) {
     case "SipUri":
       return sipForm(uri.scheme, uri.user, uri.host, uri.port)
@@ -49,26 +49,8 @@ export const canonical = (uri: Uri): Aor => {
   }
 }
 
-const sipText = /^(sips?):(?:([^@]+)@)?(\[[0-9A-Fa-f:.]+\]|[^:;?]+)(?::(\d{1,5}))?(?:[;?].*)?$/i
-
 /** Canonical AOR of a URI in text form (`sip:alice@Example.COM;transport=tcp` → `sip:alice@example.com`). */
 export const fromString = (text: string): Aor | InvalidAor => {
-  const trimmed = text.trim()
-  const colon = trimmed.indexOf(":")
-  if (colon <= 0) return new InvalidAor({ input: text, reason: "no scheme" })
-  const scheme = trimmed.slice(0, colon).toLowerCase()
-  if (scheme === "sip" || scheme === "sips") {
-    const m = sipText.exec(trimmed)
-    if (m === null) return new InvalidAor({ input: text, reason: "malformed sip URI" })
-    // userinfo may hold user:password; the password is part of the URI and compared too (§19.1.4)
-    const port = m[4] === undefined ? undefined : Number(m[4])
-    if (port !== undefined && port > 65535) return new InvalidAor({ input: text, reason: "port out of range" })
-    return sipForm(scheme, m[2], m[3]!, port)
-  }
-  if (scheme === "tel") {
-    const number = trimmed.slice(4).split(";")[0]!
-    if (number.length === 0) return new InvalidAor({ input: text, reason: "empty telephone number" })
-    return `tel:${telNumber(number)}` as Aor
-  }
-  return `${scheme}:${trimmed.slice(colon + 1)}` as Aor
+  const uri = Uri.decode(text.trim())
+  return uri._tag === "UriError" ? new InvalidAor({ input: text, reason: uri.reason }) : canonical(uri)
 }

@@ -41,18 +41,18 @@ export const remaining = (binding: Binding, now: number): number =>
 // ---- the stored form, shared by the Layers ----
 
 /**
- * Compact record kept per binding: strings and small integers only, with the rarely set
- * fields moved to `ext` so that the common binding is one small object (see README).
+ * Compact record kept per binding: one string and small integers, with the rarely set
+ * fields moved to `ext`, so that the common binding is one 5-field object and one string
+ * (see README for the figures). `expiresAt` counts from an origin the Layer chooses (the
+ * in-memory one uses its start time, so the value stays a small integer for 24 days).
  */
 export interface Stored {
-  readonly contact: string
-  readonly callId: string
+  /** `contact LF callId [LF source]`: header values never hold a line feed */
+  readonly text: string
   readonly cseq: number
   /** q × 1000, or -1 when absent */
   readonly q: number
   readonly expiresAt: number
-  /** `transport address port connectionId?` — one string instead of an object */
-  readonly source: string | undefined
   readonly ext: StoredExt | undefined
 }
 
@@ -62,6 +62,13 @@ export interface StoredExt {
   readonly regId: number | undefined
 }
 
+/**
+ * A sequential copy of the string: concatenations (ropes) and slices of a whole message
+ * would otherwise keep more memory alive than the binding needs.
+ */
+export const flat = (s: string): string =>
+  s.length < 13 || /[^\u0000-\u00ff]/.test(s) ? s : Buffer.from(s, "latin1").toString("latin1")
+
 export const makeStored = (
   contact: string,
   callId: string,
@@ -70,7 +77,27 @@ export const makeStored = (
   expiresAt: number,
   source: string | undefined,
   ext: StoredExt | undefined,
-): Stored => ({ contact, callId, cseq, q, expiresAt, source, ext })
+): Stored => {
+  const text = source === undefined ? `${contact}\n${callId}` : `${contact}\n${callId}\n${source}`
+  return { text: flat(text), cseq, q, expiresAt, ext }
+}
+
+export const contactOf = (s: Stored): string => s.text.slice(0, s.text.indexOf("\n"))
+
+export const callIdOf = (s: Stored): string => {
+  const a = s.text.indexOf("\n") + 1
+  const b = s.text.indexOf("\n", a)
+  return b < 0 ? s.text.slice(a) : s.text.slice(a, b)
+}
+
+export const sourceOf = (s: Stored): string | undefined => {
+  const b = s.text.indexOf("\n", s.text.indexOf("\n") + 1)
+  return b < 0 ? undefined : s.text.slice(b + 1)
+}
+
+/** Same expiry and identity, shifted to another time origin. */
+export const rebase = (s: Stored, delta: number): Stored =>
+  delta === 0 ? s : { text: s.text, cseq: s.cseq, q: s.q, expiresAt: s.expiresAt + delta, ext: s.ext }
 
 export const encodeReceived = (r: Received | undefined): string | undefined =>
   r === undefined ? undefined : `${r.transport} ${r.address} ${r.port}${r.connectionId ? ` ${r.connectionId}` : ""}`
@@ -85,17 +112,18 @@ export const decodeReceived = (s: string | undefined): Received | undefined => {
 
 const noPath: ReadonlyArray<string> = []
 
-export const toBinding = (aor: Aor, s: Stored): Binding => ({
+/** The public view of a stored binding; `origin` is the Layer's time origin. */
+export const toBinding = (aor: Aor, s: Stored, origin = 0): Binding => ({
   aor,
-  contact: s.contact,
-  expiresAt: s.expiresAt,
+  contact: contactOf(s),
+  expiresAt: s.expiresAt + origin,
   q: s.q < 0 ? undefined : s.q / 1000,
-  callId: s.callId,
+  callId: callIdOf(s),
   cseq: s.cseq,
   path: s.ext?.path ?? noPath,
   instanceId: s.ext?.instanceId,
   regId: s.ext?.regId,
-  received: decodeReceived(s.source),
+  received: decodeReceived(sourceOf(s)),
 })
 
 /**
@@ -105,7 +133,7 @@ export const toBinding = (aor: Aor, s: Stored): Binding => ({
 export const storedKey = (s: Stored): string =>
   s.ext !== undefined && s.ext.instanceId !== undefined && s.ext.regId !== undefined
     ? `i ${s.ext.instanceId} ${s.ext.regId}`
-    : `u ${contactKey(s.contact)}`
+    : `u ${contactKey(contactOf(s))}`
 
 /**
  * A comparison key for a contact URI after RFC 3261 §19.1.4: scheme, host and parameters are

@@ -5,7 +5,7 @@
  */
 import { Clock, Duration, Effect, Layer } from "effect"
 import type { Aor } from "./Aor.ts"
-import { contactKey, type Stored, toBinding } from "./Binding.ts"
+import { contactKey, contactOf, flat, type Stored, toBinding } from "./Binding.ts"
 import { byPreference, LocationService, type UpdateResult } from "./LocationService.ts"
 import { apply, type Changes, type InvalidChange, live, RegistrationConflict } from "./Registration.ts"
 
@@ -23,7 +23,8 @@ const list = (slot: Slot | undefined): ReadonlyArray<Stored> =>
 
 /** Creates the service over a fresh Map (no sweeper; `layer` adds one). */
 export const make = (options: Options = {}) =>
-  Effect.sync(() => {
+  Effect.map(Clock.currentTimeMillis, (origin) => {
+    // expiries are kept relative to the service's start (small integers, not boxed doubles)
     const table = new Map<string, Slot>()
     let bindings = 0
     const slice = options.sweepSlice ?? 10_000
@@ -31,11 +32,11 @@ export const make = (options: Options = {}) =>
     const store = (aor: string, next: ReadonlyArray<Stored>, before: number) => {
       bindings += next.length - before
       if (next.length === 0) table.delete(aor)
-      else table.set(aor, next.length === 1 ? next[0]! : (next as Array<Stored>))
+      else table.set(before === 0 ? flat(aor) : aor, next.length === 1 ? next[0]! : (next as Array<Stored>))
     }
 
     const sorted = (aor: Aor, stored: ReadonlyArray<Stored>) =>
-      (stored.length > 1 ? stored.slice().sort(byPreference) : stored).map((s) => toBinding(aor, s))
+      (stored.length > 1 ? stored.slice().sort(byPreference) : stored).map((s) => toBinding(aor, s, origin))
 
     const update = (aor: Aor, changes: Changes) =>
       Effect.flatMap(
@@ -59,7 +60,7 @@ export const make = (options: Options = {}) =>
       )
 
     const lookup = (aor: Aor) =>
-      Effect.map(Clock.currentTimeMillis, (now) => sorted(aor, live(list(table.get(aor)), now)))
+      Effect.map(Clock.currentTimeMillis, (now) => sorted(aor, live(list(table.get(aor)), now - origin)))
 
     const remove = (aor: Aor, contact?: string) =>
       Effect.sync(() => {
@@ -69,13 +70,13 @@ export const make = (options: Options = {}) =>
           return current.length
         }
         const key = contactKey(contact)
-        const next = current.filter((s) => contactKey(s.contact) !== key)
+        const next = current.filter((s) => contactKey(contactOf(s)) !== key)
         store(aor, next, current.length)
         return current.length - next.length
       })
 
     const purgeExpired = Effect.gen(function* () {
-      const now = yield* Clock.currentTimeMillis
+      const now = (yield* Clock.currentTimeMillis) - origin
       let purged = 0
       let seen = 0
       // Map iteration tolerates deletion; yielding between slices keeps the event loop responsive

@@ -11,7 +11,7 @@ import { randomUUID } from "node:crypto"
 import { createClient } from "@redis/client"
 import { Clock, Effect, Layer, type Scope, Semaphore } from "effect"
 import type { Aor } from "./Aor.ts"
-import { contactKey, makeStored, type Stored, toBinding } from "./Binding.ts"
+import { callIdOf, contactKey, contactOf, makeStored, type Stored, sourceOf, toBinding } from "./Binding.ts"
 import { byPreference, LocationService, LocationStoreError, type UpdateResult } from "./LocationService.ts"
 import { apply, type Changes, InvalidChange, live, RegistrationConflict } from "./Registration.ts"
 
@@ -76,12 +76,12 @@ const encode = (list: ReadonlyArray<Stored>): string =>
     : JSON.stringify(
         list.map(
           (s): Tuple => [
-            s.contact,
-            s.callId,
+            contactOf(s),
+            callIdOf(s),
             s.cseq,
             s.q,
             s.expiresAt,
-            s.source ?? null,
+            sourceOf(s) ?? null,
             s.ext === undefined ? null : (s.ext.path as Array<string>),
             s.ext?.instanceId ?? null,
             s.ext?.regId ?? null,
@@ -227,7 +227,7 @@ export const make = (options: Options): Effect.Effect<LocationService["Service"]
         (list) => {
           if (contact === undefined) return { next: [], value: list.length }
           const key = contactKey(contact)
-          const next = list.filter((s) => contactKey(s.contact) !== key)
+          const next = list.filter((s) => contactKey(contactOf(s)) !== key)
           return { next, value: list.length - next.length }
         },
         never,

@@ -4,7 +4,16 @@
  * their own atomic section, so the rules live in one place.
  */
 import { Data } from "effect"
-import { encodeReceived, makeStored, type Received, type Stored, type StoredExt, storedKey } from "./Binding.ts"
+import {
+  callIdOf,
+  contactOf,
+  encodeReceived,
+  makeStored,
+  type Received,
+  type Stored,
+  type StoredExt,
+  storedKey,
+} from "./Binding.ts"
 
 /** One Contact of a REGISTER, with its expiration already chosen by the registrar (§10.3 step 7). */
 export interface ContactChange {
@@ -121,8 +130,8 @@ export const apply = (
   const conflicts: Array<Conflict> = []
   // §10.3 step 6/7: a binding with another Call-ID yields; with the same Call-ID only to a higher CSeq
   const yields = (s: Stored) => {
-    if (s.callId !== callId || cseq > s.cseq) return true
-    conflicts.push({ contact: s.contact, callId, storedCseq: s.cseq, requestCseq: cseq })
+    if (callIdOf(s) !== callId || cseq > s.cseq) return true
+    conflicts.push({ contact: contactOf(s), callId, storedCseq: s.cseq, requestCseq: cseq })
     return false
   }
   if (changes._tag === "Wildcard") {
