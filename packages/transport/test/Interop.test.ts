@@ -1,0 +1,158 @@
+/**
+ * Interoperability with SIP tools nobody here wrote: sipsak and SIPp talk to a responder
+ * built on this package, and tshark checks the wire format independently.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process"
+import { existsSync, mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { freePort } from "./helpers.ts"
+import { portOf, responder } from "./responder.ts"
+
+const run = (file: string, args: ReadonlyArray<string>, timeoutMs = 30_000) =>
+  Effect.promise(
+    () =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(file, args, { timeout: timeoutMs }, (error, stdout, stderr) => {
+          const code = error ? (typeof error.code === "number" ? error.code : -1) : 0
+          resolve({ code, stdout: String(stdout), stderr: String(stderr) })
+        })
+      }),
+  )
+
+const has = (binary: string) => existsSync(`/usr/bin/${binary}`)
+const scenario = fileURLToPath(new URL("./fixtures/options-uac.xml", import.meta.url))
+
+describe.skipIf(!has("sipsak"))("sipsak", () => {
+  it.live(
+    "§11 sipsak OPTIONS over UDP and TCP gets a 200",
+    () =>
+      Effect.gen(function* () {
+        const port = yield* Effect.promise(() => freePort())
+        yield* responder({ listen: [`udp://127.0.0.1:${port}`, `tcp://127.0.0.1:${port}`] })
+        for (const transport of ["udp", "tcp"]) {
+          const r = yield* run("sipsak", [
+            "-vv",
+            "-s",
+            `sip:127.0.0.1:${port}`,
+            "-H",
+            "127.0.0.1",
+            `--transport=${transport}`,
+          ])
+          expect(r.code, r.stdout + r.stderr).toBe(0)
+          expect(r.stdout).toContain("SIP/2.0 200 OK")
+        }
+      }).pipe(Effect.scoped),
+    30_000,
+  )
+})
+
+describe.skipIf(!has("sipp") || !has("tshark"))("SIPp with a tshark capture", () => {
+  it.live(
+    "§18 SIPp OPTIONS over UDP and TCP: all answered, tshark finds no malformed SIP",
+    () =>
+      Effect.gen(function* () {
+        const port = yield* Effect.promise(() => freePort())
+        const t = yield* responder({ listen: [`udp://127.0.0.1:${port}`, `tcp://127.0.0.1:${port}`] })
+        const dir = mkdtempSync(join(tmpdir(), "sipfx-pcap-"))
+        yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
+        const pcap = join(dir, "sip.pcapng")
+        const tshark: ChildProcess = spawn("tshark", ["-i", "lo", "-f", `port ${port}`, "-w", pcap], {
+          stdio: ["ignore", "ignore", "pipe"],
+        })
+        yield* Effect.addFinalizer(() => Effect.sync(() => tshark.kill("SIGKILL")))
+        // capture running once tshark says so on stderr
+        yield* Effect.promise(
+          () =>
+            new Promise<void>((resolve, reject) => {
+              let err = ""
+              const timer = setTimeout(() => reject(new Error(`tshark did not start: ${err}`)), 15_000)
+              tshark.stderr?.on("data", (d) => {
+                err += String(d)
+                if (err.includes("Capturing on")) {
+                  clearTimeout(timer)
+                  resolve()
+                }
+              })
+            }),
+        )
+        for (const transport of ["u1", "t1"]) {
+          const local = yield* Effect.promise(() => freePort())
+          const r = yield* run("sipp", [
+            "-sf",
+            scenario,
+            `127.0.0.1:${port}`,
+            "-t",
+            transport,
+            "-i",
+            "127.0.0.1",
+            "-p",
+            String(local),
+            "-m",
+            "20",
+            "-r",
+            "50",
+            "-timeout",
+            "20s",
+            "-nostdin",
+            "-trace_err",
+            "-error_file",
+            join(dir, `err-${transport}.log`),
+          ])
+          expect(r.code, `sipp ${transport}: ${r.stdout.slice(-2000)}${r.stderr}`).toBe(0)
+        }
+        // let the last packets reach the capture file, then stop tshark
+        yield* Effect.sleep("500 millis")
+        yield* Effect.promise(
+          () =>
+            new Promise<void>((resolve) => {
+              tshark.once("exit", () => resolve())
+              tshark.kill("SIGINT")
+            }),
+        )
+        const count = (filter: string) =>
+          run("tshark", ["-r", pcap, "-Y", filter]).pipe(
+            Effect.map((r) => r.stdout.split("\n").filter((l) => l.trim().length > 0).length),
+          )
+        const bad = yield* run("tshark", [
+          // TCP's own notes (FIN) are not about SIP: expert items count on SIP frames only
+          "-r",
+          pcap,
+          "-Y",
+          "_ws.malformed || (sip && _ws.expert.severity >= 0x00400000)",
+          "-T",
+          "fields",
+          "-e",
+          "frame.number",
+          "-e",
+          "_ws.expert.message",
+        ])
+        expect(bad.stdout.trim(), bad.stdout).toBe("")
+        expect(yield* count('udp && sip.Method == "OPTIONS"')).toBe(20)
+        expect(yield* count("udp && sip.Status-Code == 200")).toBe(20)
+        // one TCP segment may carry several messages: count messages, not frames
+        const values = (field: string) =>
+          run("tshark", [
+            "-r",
+            pcap,
+            "-Y",
+            "tcp && sip",
+            "-T",
+            "fields",
+            "-E",
+            "occurrence=a",
+            "-E",
+            "aggregator=;",
+            "-e",
+            field,
+          ]).pipe(Effect.map((r) => r.stdout.split(/[\n;]/).filter((v) => v.trim().length > 0)))
+        expect((yield* values("sip.Method")).filter((m) => m === "OPTIONS")).toHaveLength(20)
+        expect((yield* values("sip.Status-Code")).filter((c) => c === "200")).toHaveLength(20)
+        expect(t.stats!().malformed).toBe(0)
+      }).pipe(Effect.scoped),
+    60_000,
+  )
+})
