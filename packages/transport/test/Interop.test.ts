@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { freePort } from "./helpers.ts"
-import { portOf, responder } from "./responder.ts"
+import { responder } from "./responder.ts"
 
 const run = (file: string, args: ReadonlyArray<string>, timeoutMs = 30_000) =>
   Effect.promise(
