@@ -8,10 +8,8 @@ export type { Header }
 
 /** A field from a typed value: formatted once, the typed value cached for later access. */
 export const make = <A>(def: HeaderDef<A>, value: A): Header => {
-  const h: Header = { name: def.name, value: def.format(value) }
-  HeaderCache.set(h, value)
-  return h
+  return HeaderCache.make(def.name, def.format(value), value)
 }
 
 /** A field from raw text; known names are canonicalised (compact forms expanded). */
-export const raw = (name: string, value: string): Header => ({ name: canonicalName(name), value: value.trim() })
+export const raw = (name: string, value: string): Header => HeaderCache.make(canonicalName(name), value.trim())

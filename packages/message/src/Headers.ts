@@ -268,6 +268,40 @@ for (const def of all) {
   }
 }
 
+interface Candidate {
+  readonly spelling: string
+  readonly lower: string
+  readonly info: NameInfo
+}
+const byShape = new Map<number, Array<Candidate>>()
+for (const [lower, info] of byLower) {
+  const key = lower.length * 128 + lower.charCodeAt(0)
+  const list = byShape.get(key) ?? []
+  list.push({ spelling: lower.length === 1 ? lower : info.name, lower, info })
+  byShape.set(key, list)
+}
+
+/** `lookup` for the name in `s[a, b)`, without slicing it out (receive path). */
+export const lookupAt = (s: string, a: number, b: number): NameInfo | undefined => {
+  const list = byShape.get((b - a) * 128 + (s.charCodeAt(a) | 32))
+  if (list === undefined) return undefined
+  for (let k = 0; k < list.length; k++) {
+    const c = list[k]!
+    if (s.startsWith(c.spelling, a)) return c.info
+  }
+  for (let k = 0; k < list.length; k++) {
+    const c = list[k]!
+    let i = 0
+    const n = b - a
+    for (; i < n; i++) {
+      const x = s.charCodeAt(a + i)
+      if ((x >= 65 && x <= 90 ? x | 32 : x) !== c.lower.charCodeAt(i)) break
+    }
+    if (i === n) return c.info
+  }
+  return undefined
+}
+
 /** Resolves a header name as received (any case, compact or full) to its definition. */
 export const lookup = (name: string): NameInfo | undefined => byExact.get(name) ?? byLower.get(name.toLowerCase())
 

@@ -6,6 +6,7 @@
  * Content-Type, Expires, Date) are validated here and their typed values cached, so later
  * typed access costs a WeakMap lookup. The body is a view on the input (no copy).
  */
+import { isAscii } from "node:buffer"
 import { Effect } from "effect"
 import * as HeaderCache from "./HeaderCache.ts"
 import * as Headers from "./Headers.ts"
@@ -115,7 +116,7 @@ const parseInto = (bytes: Uint8Array, stream: boolean, st: State): Result => {
     if (lineEnd0 < 0) return st.toError()
   }
   const headEnd = he < 0 ? s.length : he
-  const hasHigh = HIGH.test(s.length === headEnd ? s : s.slice(0, headEnd))
+  const hasHigh = !isAscii(bytes.subarray(0, headEnd))
 
   // ---- start line ----
   const lineEnd = lineEnd0
@@ -211,10 +212,9 @@ const parseInto = (bytes: Uint8Array, stream: boolean, st: State): Result => {
       value = s.slice(v0, v1)
     }
     if (hasHigh) value = utf8(value)
-    const rawName = s.slice(lineStart, n1)
-    const info = Headers.lookup(rawName)
+    const info = Headers.lookupAt(s, lineStart, n1)
     if (info === undefined) {
-      headers.push({ name: rawName, value })
+      headers.push(new HeaderCache.CachedHeader(s.slice(lineStart, n1), value))
       continue
     }
     const def = info.def!
@@ -275,7 +275,7 @@ const addHeader = (
   value: string,
   offset: number,
 ): Header | undefined => {
-  const h: Header = { name, value }
+  const h = new HeaderCache.CachedHeader(name, value)
   headers.push(h)
   if (!def.eager) return h
   let typed: unknown

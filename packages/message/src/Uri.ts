@@ -6,7 +6,6 @@ import { Data, Effect } from "effect"
 import {
   fail,
   HNV,
-  HOST,
   isAlpha,
   isDigit,
   isFail,
@@ -113,37 +112,47 @@ export const scanHost = (s: string, a: number, b: number): number => {
     if (ipv6Groups(s.slice(a + 1, close)) === undefined) return fail("invalid IPv6 address", a)
     return close + 1
   }
+  // one class lookup per character: 1 digit, 2 letter, 3 '-', 4 '.'
   let i = a
   let allNumeric = true
   let labelStart = a
-  let lastLabelAlpha = false
-  while (i < b) {
+  let firstOfLast = 0
+  let prev = 0
+  for (; i < b; i++) {
     const c = s.charCodeAt(i)
-    if (c > 255 || HOST[c] === 0) break
-    if (c === 46) {
-      if (i === labelStart) return fail("empty host label", i)
-      if (s.charCodeAt(i - 1) === 45) return fail("host label ends with '-'", i)
+    const k = c < 128 ? HOST_CLASS[c]! : 0
+    if (k === 0) break
+    if (k === 4) {
+      if (i === labelStart || prev === 3) return fail("malformed host label", i)
       labelStart = i + 1
     } else {
       if (i === labelStart) {
-        if (c === 45) return fail("host label starts with '-'", i)
-        lastLabelAlpha = isAlpha(c)
+        if (k === 3) return fail("host label starts with '-'", i)
+        firstOfLast = k
       }
-      if (!isDigit(c) && c !== 46) allNumeric = false
+      if (k !== 1) allNumeric = false
     }
-    i++
+    prev = k
   }
   if (i === a) return fail("host expected", a)
   if (allNumeric) {
     if (ipv4At(s, a, i) === undefined) return fail("invalid IPv4 address", a)
     return i
   }
-  // toplabel starts with ALPHA (a trailing dot is allowed, §25.1)
-  const endsDot = s.charCodeAt(i - 1) === 46
-  if (!endsDot && !lastLabelAlpha) return fail("top label must start with a letter", labelStart)
-  if (!endsDot && s.charCodeAt(i - 1) === 45) return fail("host label ends with '-'", i - 1)
+  // toplabel starts with ALPHA and does not end with '-'; a trailing dot is allowed (§25.1)
+  if (prev !== 4 && (firstOfLast !== 2 || prev === 3)) return fail("malformed top label", labelStart)
   return i
 }
+
+const HOST_CLASS = (() => {
+  const t = new Uint8Array(128)
+  for (let c = 48; c <= 57; c++) t[c] = 1
+  for (let c = 65; c <= 90; c++) t[c] = 2
+  for (let c = 97; c <= 122; c++) t[c] = 2
+  t[45] = 3
+  t[46] = 4
+  return t
+})()
 
 // ---- parsing ----
 
