@@ -93,14 +93,14 @@ export const prependHeader = <M extends SipMessage>(m: M, h: Header): M => withH
 export const appendHeader = <M extends SipMessage>(m: M, h: Header): M => withHeaders(m, [...m.headers, h])
 
 /** Removes the first field of that header (e.g. the top Via of a response, §18.1.2). */
-export const removeFirst = <M extends SipMessage>(m: M, def: HeaderDef<unknown> | string): M => {
+export const removeFirst = <M extends SipMessage, A>(m: M, def: HeaderDef<A> | string): M => {
   const name = typeof def === "string" ? Headers.canonicalName(def) : def.name
   const i = m.headers.findIndex((h) => h.name === name)
   return i < 0 ? m : withHeaders(m, [...m.headers.slice(0, i), ...m.headers.slice(i + 1)])
 }
 
 /** Removes every field of that header. */
-export const removeAll = <M extends SipMessage>(m: M, def: HeaderDef<unknown> | string): M => {
+export const removeAll = <M extends SipMessage, A>(m: M, def: HeaderDef<A> | string): M => {
   const name = typeof def === "string" ? Headers.canonicalName(def) : def.name
   return withHeaders(
     m,
