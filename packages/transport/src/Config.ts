@@ -38,6 +38,8 @@ export interface Limits {
   readonly idleTimeout: number
   /** outbound connection establishment (ms) */
   readonly connectTimeout: number
+  /** SO_RCVBUF for UDP sockets in bytes (0: the system default); bursts beyond it are dropped by the kernel */
+  readonly udpReceiveBuffer: number
 }
 
 export const defaultLimits: Limits = {
@@ -47,6 +49,7 @@ export const defaultLimits: Limits = {
   maxConnectionsPerAddress: 64,
   idleTimeout: 120_000,
   connectTimeout: 5_000,
+  udpReceiveBuffer: 0,
 }
 
 export interface TransportConfig {

@@ -159,11 +159,12 @@ export const make = (
           const family = familyOf(listen.host)
           const multicast = listen.multicast !== undefined && listen.multicast.length > 0
           // ipv6Only is EINVAL on an IPv4 socket
-          const socket = dgram.createSocket(
-            family === 6
-              ? { type: "udp6", reuseAddr: multicast, ipv6Only: true }
-              : { type: "udp4", reuseAddr: multicast },
-          )
+          const socket = dgram.createSocket({
+            type: family === 6 ? "udp6" : "udp4",
+            reuseAddr: multicast,
+            ...(family === 6 ? { ipv6Only: true } : {}),
+            ...(limits.udpReceiveBuffer > 0 ? { recvBufferSize: limits.udpReceiveBuffer } : {}),
+          })
           socket.once("error", (error) =>
             resume(
               Effect.fail(fail(errorReason(error), `cannot bind udp ${listen.host}:${listen.port}`, undefined, error)),
