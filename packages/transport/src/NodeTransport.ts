@@ -7,6 +7,7 @@
 import * as dgram from "node:dgram"
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https"
 import * as net from "node:net"
+import { networkInterfaces } from "node:os"
 import * as tls from "node:tls"
 import type { ParseError, SipMessage } from "@sipfx/message"
 import { Clock, Effect, Layer, Queue, Stream } from "effect"
@@ -76,6 +77,17 @@ const hasMandatoryHeaders = (m: SipMessage): boolean => {
     }
   }
   return seen === 31
+}
+
+/** §18.1.1 sent-by: the advertised name, else the bound address, else (wildcard) the first external one. */
+const sentByFor = (listen: Config.ListenConfig, bound: string): string | undefined => {
+  if (listen.advertise !== undefined) return listen.advertise
+  if (bound !== "0.0.0.0" && bound !== "::") return undefined
+  const family = bound === "::" ? "IPv6" : "IPv4"
+  for (const list of Object.values(networkInterfaces())) {
+    for (const i of list ?? []) if (!i.internal && i.family === family) return i.address
+  }
+  return family === "IPv6" ? "::1" : "127.0.0.1"
 }
 
 const familyOf = (address: string): 4 | 6 => (net.isIPv6(address) ? 6 : 4)
@@ -174,7 +186,12 @@ export const make = (
             socket.removeAllListeners("error")
             socket.on("error", () => {}) // ICMP errors on send surface in the send callback
             const bound = socket.address()
-            const point: ListenPoint = { protocol: "UDP", address: bound.address, port: bound.port }
+            const point: ListenPoint = {
+              protocol: "UDP",
+              address: bound.address,
+              port: bound.port,
+              sentBy: sentByFor(listen, bound.address),
+            }
             const iface = listen.interface
             try {
               // §18.1.1 multicast leaves on the configured interface, or the one we are bound to
@@ -611,13 +628,18 @@ export const make = (
         case "TLS": {
           const server = yield* listenStream(listen)
           const address = server.address() as net.AddressInfo
-          points.push({ protocol: listen.protocol, address: address.address, port: address.port })
+          points.push({
+            protocol: listen.protocol,
+            address: address.address,
+            port: address.port,
+            sentBy: sentByFor(listen, address.address),
+          })
           break
         }
         case "WS":
         case "WSS": {
           const { port } = yield* listenWebSocket(listen)
-          points.push({ protocol: listen.protocol, address: listen.host, port })
+          points.push({ protocol: listen.protocol, address: listen.host, port, sentBy: sentByFor(listen, listen.host) })
           break
         }
       }

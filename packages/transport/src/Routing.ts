@@ -31,6 +31,9 @@ let branchCounter = 0
 export const newBranch = (): string =>
   magicCookie + Math.random().toString(36).slice(2, 10) + (branchCounter++ & 0xffffff).toString(36)
 
+// RFC 5118 §4.5: an IPv6 sent-by is written as a reference, in brackets
+const bracket = (host: string) => (host.includes(":") && !host.startsWith("[") ? `[${host}]` : host)
+
 const wildcard = (address: string) => address === "0.0.0.0" || address === "::"
 
 /**
@@ -44,7 +47,7 @@ export const prepareRequest = (
 ): SipRequest => {
   const point = typeof via === "string" ? undefined : via
   const transport = typeof via === "string" ? via : via.protocol
-  const host = options?.host ?? (point && !wildcard(point.address) ? point.address : undefined)
+  const host = options?.host ?? point?.sentBy ?? (point && !wildcard(point.address) ? point.address : undefined)
   const current = topVia(request)
   const params: Array<readonly [string, string | null]> = current ? [...current.params] : [["branch", newBranch()]]
   if (options?.rport && !params.some(([name]) => name.toLowerCase() === "rport")) params.push(["rport", null])
@@ -52,7 +55,7 @@ export const prepareRequest = (
     protocol: "SIP",
     version: "2.0",
     transport,
-    host: host ?? current?.host ?? "127.0.0.1",
+    host: host === undefined ? (current?.host ?? "127.0.0.1") : bracket(host),
     port: point ? point.port : current?.port,
     params,
   }

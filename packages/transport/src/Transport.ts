@@ -38,6 +38,8 @@ export interface ListenPoint {
   readonly protocol: Protocol
   readonly address: string
   readonly port: number
+  /** host to write in Via sent-by when it is not `address` (wildcard binds, advertised names) */
+  readonly sentBy?: string | undefined
 }
 
 export type TransportErrorReason =

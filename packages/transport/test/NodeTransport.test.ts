@@ -62,6 +62,10 @@ describe("NodeTransport UDP", () => {
       expect(reply).toMatch(/^SIP\/2\.0 400 /)
       expect(reply).toContain("CSeq: 1 OPTIONS")
       expect(reply).toMatch(/\r\nTo: <sip:bob@example\.com>;tag=/)
+      // §8.2.2.1 / §21.5.6: an unsupported SIP version gets 505
+      const v3 = optionsText({ viaHost: "127.0.0.1", rport: true }).replace(" SIP/2.0\r\n", " SIP/3.0\r\n")
+      const { reply: versionReply } = yield* Effect.promise(() => udpExchange(port, v3))
+      expect(versionReply).toMatch(/^SIP\/2\.0 505 /)
       // no Call-ID: nothing to answer with
       const noCallId = optionsText({ viaHost: "127.0.0.1" }).replace(/Call-ID: [^\r]*\r\n/, "")
       expect(yield* Effect.promise(() => udpSilence(port, noCallId))).toEqual([])
@@ -76,8 +80,8 @@ describe("NodeTransport UDP", () => {
       )
       expect(ok).toMatch(/^SIP\/2\.0 200 OK/)
       const stats = t.stats!()
-      expect(stats.malformed).toBe(3)
-      expect(stats.rejected).toBe(1)
+      expect(stats.malformed).toBe(4)
+      expect(stats.rejected).toBe(2)
       expect(stats.dropped).toBe(2)
       expect(stats.oversized).toBe(1)
     }).pipe(Effect.scoped),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Message, Parser, type SipRequest } from "@sipfx/message"
+import { Message, Parser, Serializer, type SipRequest } from "@sipfx/message"
 import { Effect } from "effect"
 import * as fc from "fast-check"
 import { Resolver, Routing, type Source, TransportError } from "../src/index.ts"
@@ -37,6 +37,10 @@ describe("Routing: client side (§18.1.1)", () => {
     expect([via.transport, via.host, via.port]).toEqual(["TCP", "127.0.0.1", 5070])
     expect(Message.branch(prepared)).toBe(branch)
     expect(Message.param(via.params, "rport")).toBeNull()
+    // RFC 5118 §4.5: IPv6 sent-by in brackets, and the result parses again
+    const v6 = Routing.prepareRequest(request, { protocol: "UDP", address: "::1", port: 5060 })
+    expect(Message.topVia(v6)!.host).toBe("[::1]")
+    expect(Parser.parse(Serializer.serialize(v6))._tag).toBe("Ok")
     // a wildcard bind needs a host to advertise
     const advertised = Routing.prepareRequest(
       request,
