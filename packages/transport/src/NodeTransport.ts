@@ -134,7 +134,10 @@ export const make = (
       }
     }
 
-    const rejectMalformed = (error: ParseError, reply: (bytes: Uint8Array) => void): void => {
+    /** `reply` is shared per socket/connection: no closure allocated per message */
+    type Reply = (bytes: Uint8Array, to: Source) => void
+
+    const rejectMalformed = (error: ParseError, source: Source, reply: Reply): void => {
       stats.malformed++
       // RFC 3261 §21.4.1 / §8.2.2: answer a broken request if we can route an answer
       const answer = badRequestFor(error)
@@ -143,7 +146,7 @@ export const make = (
         return
       }
       stats.rejected++
-      reply(serialize(answer))
+      reply(serialize(answer), source)
     }
 
     const accept = (message: SipMessage, source: Source): void => {
@@ -157,9 +160,9 @@ export const make = (
     }
 
     /** one whole message: a datagram or a WebSocket frame */
-    const receive = (bytes: Uint8Array, source: Source, reply: (bytes: Uint8Array) => void): void => {
+    const receive = (bytes: Uint8Array, source: Source, reply: Reply): void => {
       const result = Parser.parse(bytes)
-      if (result._tag === "Err") rejectMalformed(result.error, reply)
+      if (result._tag === "Err") rejectMalformed(result.error, source, reply)
       else accept(result.message, source)
     }
 
@@ -207,6 +210,7 @@ export const make = (
               return
             }
             const local = { address: bound.address, port: bound.port }
+            const replyUdp = (bytes: Uint8Array, to: Source) => socket.send(bytes, to.port, to.address)
             socket.on("message", (buf, rinfo) => {
               if (buf.length > limits.maxDatagramSize) {
                 stats.oversized++
@@ -221,7 +225,7 @@ export const make = (
                 connectionId: undefined,
                 local,
               }
-              receive(buf, source, (bytes) => socket.send(bytes, rinfo.port, rinfo.address))
+              receive(buf, source, replyUdp)
             })
             resume(Effect.succeed({ point, socket, family, multicastInterface: iface }))
           })
@@ -236,16 +240,17 @@ export const make = (
           }),
       )
 
+    const isLoopback = (address: string) => address === "::1" || address.startsWith("127.")
+
+    /** same family; a socket bound to loopback cannot reach other hosts */
     const udpSocketFor = (address: string): UdpListener | undefined => {
       const family = familyOf(address)
-      let fallback: UdpListener | undefined
+      // multicast leaves on the socket's multicast interface, loopback included
+      const external = !isLoopback(address) && !isMulticast(address)
       for (const l of udp) {
-        if (l.family !== family) continue
-        // a wildcard or loopback bind that matches the destination's scope first
-        if (l.point.address === address || (fallback === undefined && !isMulticast(l.point.address))) fallback ??= l
-        if (l.point.address === address) return l
+        if (l.family === family && !(external && isLoopback(l.point.address))) return l
       }
-      return fallback
+      return undefined
     }
 
     const sendUdp = (bytes: Uint8Array, destination: Destination, ttl: number | undefined) =>
@@ -297,7 +302,7 @@ export const make = (
         connectionId: connection.id,
         local,
       }
-      const reply = (bytes: Uint8Array) => socket.write(bytes)
+      const reply: Reply = (bytes) => socket.write(bytes)
       const framer = Framer.make({ maxMessageSize: limits.maxMessageSize, maxHeaderBytes: limits.maxHeaderBytes })
       socket.setNoDelay(true)
       socket.on("data", (chunk: Buffer) => {
@@ -311,7 +316,7 @@ export const make = (
               break
             case "Invalid":
               // well framed but not valid: the stream stays usable, the request gets its 400
-              rejectMalformed(frame.error, reply)
+              rejectMalformed(frame.error, source, reply)
               break
             case "KeepAlive":
               // RFC 5626 §3.5.1: a double-CRLF ping is answered with a single CRLF pong
@@ -443,7 +448,7 @@ export const make = (
         connectionId: connection.id,
         local,
       }
-      const reply = (bytes: Uint8Array) => ws.send(bytes, { binary: false })
+      const reply: Reply = (bytes) => ws.send(bytes, { binary: false })
       ws.on("message", (data: Buffer | ArrayBuffer | Array<Buffer>) => {
         connection.lastActivity = Date.now()
         receive(toBytes(data), source, reply)
