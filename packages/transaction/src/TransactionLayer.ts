@@ -200,11 +200,7 @@ abstract class Tx {
     this.id = id
     this.request = request
     this.destination = destination
-    this.node = Compiled.get(machineOf[kind], {
-      timers: layer.config,
-      reliable: isReliable(destination.protocol),
-      autoTrying: layer.autoTrying,
-    }).initial
+    this.node = layer.tables[2 * kind + (isReliable(destination.protocol) ? 1 : 0)]!.initial
   }
 
   get state(): string {
@@ -232,9 +228,19 @@ class ServerTx extends Tx implements ServerTransaction {
   listener: ServerListener | undefined = undefined
   cancels: ServerTransaction | undefined = undefined
   readonly source: Source
-  constructor(layer: Engine, kind: Kind, id: string, request: SipRequest, source: Source, destination: Destination) {
+  readonly sentBy: string
+  constructor(
+    layer: Engine,
+    kind: Kind,
+    id: string,
+    request: SipRequest,
+    source: Source,
+    destination: Destination,
+    sentBy: string,
+  ) {
     super(layer, kind, id, request, destination)
     this.source = source
+    this.sentBy = sentBy
   }
   respond(response: SipResponse): boolean {
     if (!this.alive || response.status < 100 || response.status > 699) return false
@@ -252,8 +258,12 @@ class ServerTx extends Tx implements ServerTransaction {
 
 /** The synchronous core: transaction table, dispatch and timers. */
 class Engine {
+  // keyed by branch (§17.1.3, §17.2.3); CANCEL shares its INVITE's branch, so it has its own maps
   readonly clients = new Map<string, ClientTx>()
+  readonly clientCancels = new Map<string, ClientTx>()
   readonly servers = new Map<string, ServerTx>()
+  readonly serverCancels = new Map<string, ServerTx>()
+  readonly tables: ReadonlyArray<Compiled.Table>
   readonly queue = new TimerQueue<Tx>()
   outbox: Array<readonly [SipRequest | SipResponse, Destination, Tx | undefined]> = []
   serveHandler: ((tx: ServerTransaction) => void) | undefined = undefined
@@ -269,6 +279,10 @@ class Engine {
     this.config = config
     this.autoTrying = autoTrying
     this.clock = clock
+    // one table per machine and reliability, shared by every transaction of this layer
+    this.tables = [Kind.InviteClient, Kind.NonInviteClient, Kind.InviteServer, Kind.NonInviteServer].flatMap((kind) =>
+      [false, true].map((reliable) => Compiled.get(machineOf[kind], { timers: config, reliable, autoTrying })),
+    )
   }
 
   // -- inbound (the transport's subscribe callback) --
@@ -280,12 +294,15 @@ class Engine {
   }
 
   private receiveResponse(response: SipResponse, source: Source): void {
-    const via = Raw.topVia(response)
+    const via = Raw.topViaValue(response)
+    const branch = via === undefined ? undefined : Raw.branchOf(via)
     const cseq = Raw.cseq(response)
-    const tx =
-      via?.branch !== undefined && cseq !== undefined
-        ? this.clients.get(Raw.clientKey(via.branch, cseq.method))
-        : undefined
+    let tx: ClientTx | undefined
+    // §17.1.3: the branch of the top Via and the CSeq method
+    if (branch !== undefined && cseq !== undefined) {
+      tx = cseq.method === "CANCEL" ? this.clientCancels.get(branch) : this.clients.get(branch)
+      if (tx !== undefined && tx.request.method !== cseq.method) tx = undefined
+    }
     if (tx === undefined) {
       this.strayHandler?.({ _tag: "Response", response, source })
       return
@@ -293,33 +310,59 @@ class Engine {
     this.dispatch(tx, clientEvent(tx.kind, response.status), response)
   }
 
+  /**
+   * §17.2.3: a magic-cookie branch keys the map directly; the sent-by and method are checked on
+   * a hit, and requests that share a branch but differ in those get a composite key. Requests
+   * without the cookie use the RFC 2543 key.
+   */
+  private findServer(request: SipRequest, via: string, method: string): ServerTx | undefined {
+    const map = method === "CANCEL" ? this.serverCancels : this.servers
+    const branch = Raw.branchOf(via)
+    if (branch === undefined || !branch.startsWith(Raw.MAGIC_COOKIE)) {
+      return map.get(Raw.rfc2543Key(request, via, method))
+    }
+    const tx = map.get(branch)
+    if (tx === undefined) return undefined
+    const sentBy = Raw.sentByOf(via)
+    if (tx.sentBy === sentBy && tx.request.method === method) return tx
+    return map.get(`${branch}\u0000${sentBy}\u0000${method}`)
+  }
+
+  private serverKey(request: SipRequest, via: string, sentBy: string, method: string): string {
+    const map = method === "CANCEL" ? this.serverCancels : this.servers
+    const branch = Raw.branchOf(via)
+    if (branch === undefined || !branch.startsWith(Raw.MAGIC_COOKIE)) return Raw.rfc2543Key(request, via, method)
+    return map.has(branch) ? `${branch}\u0000${sentBy}\u0000${method}` : branch
+  }
+
   private receiveRequest(request: SipRequest, source: Source): void {
     const method = request.method
+    const via = Raw.topViaValue(request)
+    if (via === undefined) return // nothing to answer to (the transport rejects such requests)
     if (method === "ACK") {
-      const key = Raw.serverKey(request, "INVITE")
-      const tx = key === undefined ? undefined : this.servers.get(key)
+      const tx = this.findServer(request, via, "INVITE")
       // §17.2.3: the ACK for a non-2xx matches the INVITE transaction; an ACK for a 2xx does not
       // (in Accepted the machine passes a matching ACK up, RFC 6026 §8.7; elsewhere it absorbs it)
       if (tx !== undefined) this.dispatch(tx, "ack", request)
       else this.strayHandler?.({ _tag: "Ack", request, source, transaction: undefined })
       return
     }
-    const key = Raw.serverKey(request, method)
-    if (key === undefined) return // no parsable Via: nothing to answer to (the transport rejects those)
-    const existing = this.servers.get(key)
+    const existing = this.findServer(request, via, method)
     if (existing !== undefined) {
       this.dispatch(existing, "request", request)
       return
     }
     const handler = this.serveHandler
     if (handler === undefined) return
+    const parsed = Raw.parseVia(via)
+    if (parsed === undefined) return
     const kind = method === "INVITE" ? Kind.InviteServer : Kind.NonInviteServer
-    const tx = new ServerTx(this, kind, key, request, source, responseDestination(source, Raw.topVia(request)))
+    const key = this.serverKey(request, via, parsed.sentBy, method)
+    const tx = new ServerTx(this, kind, key, request, source, responseDestination(source, parsed), parsed.sentBy)
     if (method === "CANCEL") {
-      const inviteKey = Raw.serverKey(request, "INVITE")
-      tx.cancels = inviteKey === undefined ? undefined : this.servers.get(inviteKey)
-    }
-    this.servers.set(key, tx)
+      tx.cancels = this.findServer(request, via, "INVITE")
+      this.serverCancels.set(key, tx)
+    } else this.servers.set(key, tx)
     this.run(tx, tx.node.table.entry, undefined)
     handler(tx)
   }
@@ -331,31 +374,33 @@ class Engine {
     destination: Destination,
     callbacks: ClientCallbacks,
   ): Result.Result<ClientTransaction, InvalidRequest> {
-    const via = Raw.topVia(request)
-    if (via?.branch === undefined || via.branch === "") {
+    const via = Raw.topViaValue(request)
+    const branch = via === undefined ? undefined : Raw.branchOf(via)
+    if (branch === undefined || branch === "") {
       return Result.fail(new InvalidRequest({ reason: "top Via with a branch parameter required (§8.1.1.7)" }))
     }
-    if (request.method === "ACK") {
+    const method = request.method
+    if (method === "ACK") {
       return Result.fail(new InvalidRequest({ reason: "ACK is not sent in a client transaction (§17.1.1.3)" }))
     }
     const cseq = Raw.cseq(request)
-    if (cseq === undefined || cseq.method !== request.method) {
+    if (cseq === undefined || cseq.method !== method) {
       return Result.fail(new InvalidRequest({ reason: "CSeq missing or its method differs (§8.1.1.5)" }))
     }
-    const key = Raw.clientKey(via.branch, request.method)
-    if (this.clients.has(key)) {
-      return Result.fail(new InvalidRequest({ reason: `a client transaction ${via.branch} already exists` }))
+    const map = method === "CANCEL" ? this.clientCancels : this.clients
+    if (map.has(branch)) {
+      return Result.fail(new InvalidRequest({ reason: `a client transaction ${branch} already exists` }))
     }
-    const kind = request.method === "INVITE" ? Kind.InviteClient : Kind.NonInviteClient
-    const tx = new ClientTx(this, kind, key, request, destination, callbacks)
-    this.clients.set(key, tx)
+    const kind = method === "INVITE" ? Kind.InviteClient : Kind.NonInviteClient
+    const tx = new ClientTx(this, kind, branch, request, destination, callbacks)
+    map.set(branch, tx)
     this.run(tx, tx.node.table.entry, undefined)
     return Result.succeed(tx)
   }
 
   findInvite(cancel: SipRequest): ServerTransaction | undefined {
-    const key = Raw.serverKey(cancel, "INVITE")
-    return key === undefined ? undefined : this.servers.get(key)
+    const via = Raw.topViaValue(cancel)
+    return via === undefined ? undefined : this.findServer(cancel, via, "INVITE")
   }
 
   // -- the machine runner --
@@ -391,6 +436,11 @@ class Engine {
     switch (step._tag) {
       case "StartTimer": {
         this.cancelTimer(tx, step.timer)
+        if (step.ms <= 0) {
+          // D, I, J, K are zero on reliable transports: they fire right after this step
+          ;(tx.pending ??= []).push([step.event, undefined])
+          return
+        }
         const deadline = this.clock.currentTimeMillisUnsafe() + step.ms
         tx.timers.push(this.queue.schedule(deadline, step.timer, step.event, tx))
         if (deadline < this.sleepingUntil) this.poke()
@@ -467,11 +517,13 @@ class Engine {
     tx.timers.length = 0
     tx.pending = undefined
     if (tx instanceof ClientTx) {
-      if (this.clients.get(tx.id) === tx) this.clients.delete(tx.id)
+      const map = tx.request.method === "CANCEL" ? this.clientCancels : this.clients
+      if (map.get(tx.id) === tx) map.delete(tx.id)
       tx.callbacks.onTerminated?.(tx)
     } else {
       const s = tx as ServerTx
-      if (this.servers.get(s.id) === s) this.servers.delete(s.id)
+      const map = s.request.method === "CANCEL" ? this.serverCancels : this.servers
+      if (map.get(s.id) === s) map.delete(s.id)
       s.cancels = undefined
       s.listener?.onTerminated?.(s)
     }
@@ -512,8 +564,8 @@ class Engine {
 
   stats(): Stats {
     return {
-      clientTransactions: this.clients.size,
-      serverTransactions: this.servers.size,
+      clientTransactions: this.clients.size + this.clientCancels.size,
+      serverTransactions: this.servers.size + this.serverCancels.size,
       timers: this.queue.armed,
       timerEntries: this.queue.size,
       outbox: this.outbox.length,
@@ -542,8 +594,17 @@ const pump = (engine: Engine, transport: Transport["Service"]): Effect.Effect<ne
       const now = engine.clock.currentTimeMillisUnsafe()
       if (next !== undefined && next <= now) continue
       engine.sleepingUntil = next ?? Number.POSITIVE_INFINITY
+      // the wake-up is armed before any other fiber runs, so a poke cannot fall between the
+      // decision to sleep and the registration of the callback
+      let signalled = false
+      let resumeWoken: (() => void) | undefined
+      engine.wake = () => {
+        signalled = true
+        resumeWoken?.()
+      }
       const woken = Effect.callback<void>((resume) => {
-        engine.wake = () => resume(Effect.void)
+        if (signalled) resume(Effect.void)
+        else resumeWoken = () => resume(Effect.void)
       })
       yield* next === undefined ? woken : Effect.raceFirst(Effect.sleep(next - now), woken)
       engine.wake = undefined

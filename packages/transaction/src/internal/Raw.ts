@@ -51,7 +51,59 @@ export interface RawVia {
 }
 
 /** Parses `SIP/2.0/UDP host:port;params` (§20.42); undefined when malformed. */
-export const parseVia = (raw: string): RawVia | undefined => {
+export const parseVia = (raw: string): RawVia | undefined => fastVia(raw) ?? slowVia(raw)
+
+/** the common shape `SIP/2.0/XXX host[:port];lowercase-params` without regular expressions */
+const fastVia = (raw: string): RawVia | undefined => {
+  if (!raw.startsWith("SIP/2.0/")) return undefined
+  const space = raw.indexOf(" ", 8)
+  if (space < 0) return undefined
+  const semi = raw.indexOf(";", space)
+  const sentBy = semi < 0 ? raw.slice(space + 1) : raw.slice(space + 1, semi)
+  if (sentBy.length === 0 || sentBy.indexOf(" ") >= 0 || sentBy.indexOf("[") >= 0) return undefined
+  const colon = sentBy.indexOf(":")
+  let host = sentBy
+  let port: number | undefined
+  if (colon >= 0) {
+    host = sentBy.slice(0, colon)
+    port = 0
+    for (let i = colon + 1; i < sentBy.length; i++) {
+      const c = sentBy.charCodeAt(i)
+      if (c < 48 || c > 57) return undefined
+      port = port * 10 + (c - 48)
+    }
+    if (colon === sentBy.length - 1 || port > 65535) return undefined
+  }
+  const params = semi < 0 ? "" : raw.slice(semi)
+  if (/[A-Z\s"]/.test(params)) return undefined // unusual spelling: take the careful path
+  const param = (name: string): string | undefined => {
+    const i = params.indexOf(`;${name}=`)
+    if (i < 0) return undefined
+    const from = i + name.length + 2
+    const end = params.indexOf(";", from)
+    return end < 0 ? params.slice(from) : params.slice(from, end)
+  }
+  let rport: number | null | undefined
+  const r = params.indexOf(";rport")
+  if (r >= 0) {
+    const after = params.charCodeAt(r + 6)
+    if (Number.isNaN(after) || after === 59) rport = null
+    else if (after === 61) rport = Number(param("rport"))
+  }
+  return {
+    raw,
+    transport: raw.slice(8, space),
+    sentBy: sentBy.toLowerCase(),
+    host,
+    port,
+    branch: param("branch"),
+    received: param("received"),
+    rport,
+    maddr: param("maddr"),
+  }
+}
+
+const slowVia = (raw: string): RawVia | undefined => {
   const semi = raw.indexOf(";")
   const head = (semi < 0 ? raw : raw.slice(0, semi)).trim()
   const m = /^SIP\s*\/\s*2\.0\s*\/\s*([A-Za-z0-9.!%*_+`'~-]+)\s+(\S+)$/i.exec(head)
@@ -86,17 +138,41 @@ export const parseVia = (raw: string): RawVia | undefined => {
   return { raw, transport, sentBy: sentBy.toLowerCase(), host, port, branch, received, rport, maddr }
 }
 
-const viaCache = new WeakMap<SipMessage, RawVia | null>()
-
-/** top Via of a message, parsed once per message object */
+/** top Via of a message, fully parsed (new server transactions only: §18.2.2 needs rport/maddr) */
 export const topVia = (m: SipMessage): RawVia | undefined => {
-  let via = viaCache.get(m)
-  if (via === undefined) {
-    const value = first(m, "Via")
-    via = (value === undefined ? undefined : parseVia(firstElement(value))) ?? null
-    viaCache.set(m, via)
+  const value = topViaValue(m)
+  return value === undefined ? undefined : parseVia(value)
+}
+
+/** raw text of the first Via element */
+export const topViaValue = (m: SipMessage): string | undefined => {
+  const value = first(m, "Via")
+  if (value === undefined) return undefined
+  return value.indexOf(",") < 0 ? value : firstElement(value)
+}
+
+const isDelimiter = (c: number): boolean => c === 59 || c === 44 || c === 32 || c === 9 || c === 13 || c === 10
+
+/** the branch parameter of a Via element, without parsing the rest (hot path) */
+export const branchOf = (via: string): string | undefined => {
+  let i = via.indexOf(";branch=")
+  if (i < 0) return parseVia(via)?.branch
+  i += 8
+  let j = i
+  while (j < via.length && !isDelimiter(via.charCodeAt(j))) j++
+  return via.slice(i, j)
+}
+
+/** the sent-by of a Via element, lower-cased (hot path; falls back to the full parse) */
+export const sentByOf = (via: string): string | undefined => {
+  const semi = via.indexOf(";")
+  const end = semi < 0 ? via.length : semi
+  const space = via.indexOf(" ")
+  if (space > 0 && space < end && via.startsWith("SIP/2.0/")) {
+    const sentBy = via.slice(space + 1, end)
+    if (sentBy.indexOf(" ") < 0 && sentBy.indexOf("\t") < 0) return sentBy.toLowerCase()
   }
-  return via ?? undefined
+  return parseVia(via)?.sentBy
 }
 
 export interface RawCSeq {
@@ -107,9 +183,21 @@ export interface RawCSeq {
 export const cseq = (m: SipMessage): RawCSeq | undefined => {
   const value = first(m, "CSeq")
   if (value === undefined) return undefined
-  const match = /^\s*(\d{1,10})\s+(\S+)\s*$/.exec(value)
-  if (match === null) return undefined
-  return { seq: Number(match[1]), method: match[2]! }
+  let i = 0
+  const n = value.length
+  while (i < n && (value.charCodeAt(i) === 32 || value.charCodeAt(i) === 9)) i++
+  let seq = 0
+  const digits = i
+  for (let c = value.charCodeAt(i); i < n && c >= 48 && c <= 57; c = value.charCodeAt(++i)) seq = seq * 10 + (c - 48)
+  if (i === digits || i - digits > 10) return undefined
+  const gap = i
+  while (i < n && (value.charCodeAt(i) === 32 || value.charCodeAt(i) === 9)) i++
+  if (i === gap || i === n) return undefined
+  let end = n
+  while (end > i && (value.charCodeAt(end - 1) === 32 || value.charCodeAt(end - 1) === 9)) end--
+  const method = value.slice(i, end)
+  if (/\s/.test(method)) return undefined
+  return { seq, method }
 }
 
 /** the `tag` parameter of a From/To value (outside the <> of a name-addr) */
@@ -136,18 +224,10 @@ export const uriKey = (uri: Uri): string => {
 export const MAGIC_COOKIE = "z9hG4bK"
 
 /**
- * Server transaction key (§17.2.3). `method` overrides the request's own (ACK and CANCEL
- * look up their INVITE with "INVITE").
+ * RFC 2543 fallback key (§17.2.3) for requests whose branch lacks the magic cookie: Request-URI,
+ * From tag, Call-ID, CSeq number and top Via. `method` is "INVITE" for an ACK or CANCEL lookup.
  */
-export const serverKey = (request: SipRequest, method: string): string | undefined => {
-  const via = topVia(request)
-  if (via === undefined) return undefined
-  const branch = via.branch
-  if (branch?.startsWith(MAGIC_COOKIE)) return `${branch}\u0000${via.sentBy}\u0000${method}`
-  // RFC 2543 fallback (§17.2.3): Request-URI, From tag, Call-ID, CSeq number, top Via
+export const rfc2543Key = (request: SipRequest, via: string, method: string): string => {
   const c = cseq(request)
-  return `2543\u0000${uriKey(request.uri)}\u0000${tag(first(request, "From")) ?? ""}\u0000${first(request, "Call-ID") ?? ""}\u0000${c?.seq ?? ""}\u0000${via.raw.replace(/\s+/g, "")}\u0000${method}`
+  return `2543\u0000${uriKey(request.uri)}\u0000${tag(first(request, "From")) ?? ""}\u0000${first(request, "Call-ID") ?? ""}\u0000${c?.seq ?? ""}\u0000${via.replace(/\s+/g, "")}\u0000${method}`
 }
-
-/** Client transaction key (§17.1.3): top Via branch and CSeq method. */
-export const clientKey = (branch: string, method: string): string => `${branch}\u0000${method}`

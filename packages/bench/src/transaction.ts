@@ -1,0 +1,244 @@
+/**
+ * `pnpm bench transaction`: the transaction layer over an in-memory transport.
+ *  - throughput of non-INVITE client+server transaction pairs (two layers, reliable and UDP-like)
+ *  - heap bytes per live transaction at 100k concurrent (client and server)
+ *  - cost per pair with 10 / 1k / 100k other live transactions in the same layer
+ */
+import { setFlagsFromString } from "node:v8"
+import { runInNewContext } from "node:vm"
+import type { SipRequest, SipResponse } from "@sipfx/message"
+import { TransactionLayer } from "@sipfx/transaction"
+import { type Destination, type Inbound, type Protocol, Transport } from "@sipfx/transport"
+import { Effect, Result, Stream } from "effect"
+import { table } from "./Measure.ts"
+
+setFlagsFromString("--expose-gc")
+const gc = runInNewContext("gc") as () => void
+
+type Header = SipRequest["headers"][number]
+const empty = new Uint8Array(0)
+
+/** A minimal in-memory network: synchronous delivery, no loss. */
+const memoryNetwork = () => {
+  const handlers = new Map<number, (inbound: Inbound) => void>()
+  const endpoint = (port: number, protocol: Protocol): Transport["Service"] => ({
+    listenPoints: [{ protocol, address: "127.0.0.1", port }],
+    subscribe: (handler) =>
+      Effect.acquireRelease(
+        Effect.sync(() => handlers.set(port, handler)),
+        () => Effect.sync(() => handlers.delete(port)),
+      ).pipe(Effect.asVoid),
+    incoming: Stream.empty,
+    send: (message, destination) =>
+      Effect.sync(() => {
+        handlers.get(destination.port)?.({
+          message,
+          source: {
+            protocol,
+            address: "127.0.0.1",
+            port,
+            connectionId: protocol === "UDP" ? undefined : `mem-${port}`,
+            local: { address: "127.0.0.1", port: destination.port },
+          },
+          receivedAt: 0,
+        })
+      }),
+  })
+  return { endpoint }
+}
+
+let counter = 0
+const request = (method: string, protocol: Protocol): SipRequest => {
+  const n = ++counter
+  const headers: Array<Header> = [
+    { name: "Via", value: `SIP/2.0/${protocol} 127.0.0.1:5070;branch=z9hG4bK${n.toString(36)};rport` },
+    { name: "Max-Forwards", value: "70" },
+    { name: "From", value: "<sip:alice@example.com>;tag=a1" },
+    { name: "To", value: "<sip:bob@example.com>" },
+    { name: "Call-ID", value: `c${n}@example.com` },
+    { name: "CSeq", value: `1 ${method}` },
+  ]
+  return {
+    _tag: "SipRequest",
+    method,
+    uri: {
+      _tag: "SipUri",
+      scheme: "sip",
+      user: "bob",
+      password: undefined,
+      host: "example.com",
+      port: undefined,
+      params: [],
+      headers: [],
+    },
+    headers,
+    body: empty,
+  }
+}
+
+const ok = (req: SipRequest): SipResponse => ({
+  _tag: "SipResponse",
+  status: 200,
+  reason: "OK",
+  headers: req.headers.filter((h) => h.name !== "Max-Forwards"),
+  body: empty,
+})
+
+interface Rig {
+  readonly client: TransactionLayer.TransactionLayer["Service"]
+  readonly server: TransactionLayer.TransactionLayer["Service"]
+  readonly toServer: Destination
+  readonly toSink: Destination
+}
+
+const rig = (protocol: Protocol, t1 = 500) =>
+  Effect.gen(function* () {
+    const net = memoryNetwork()
+    const timers = { t1 }
+    const client = yield* TransactionLayer.make({ timers }).pipe(
+      Effect.provideService(Transport, net.endpoint(5070, protocol)),
+    )
+    const server = yield* TransactionLayer.make({ timers }).pipe(
+      Effect.provideService(Transport, net.endpoint(5080, protocol)),
+    )
+    yield* server.serve((tx) => {
+      tx.respond(ok(tx.request))
+    })
+    // port 5090 has nobody listening: requests there stay unanswered (live transactions)
+    return {
+      client,
+      server,
+      toServer: { protocol, address: "127.0.0.1", port: 5080 },
+      toSink: { protocol: "UDP", address: "127.0.0.1", port: 5090 },
+    } satisfies Rig
+  })
+
+/** Runs `total` non-INVITE pairs with `window` outstanding; resolves with the elapsed ms. */
+const pairs = (r: Rig, protocol: Protocol, total: number, window: number) =>
+  Effect.callback<number>((resume) => {
+    let started = 0
+    let done = 0
+    const t0 = performance.now()
+    const callbacks = {
+      onResponse: (response: SipResponse) => {
+        if (response.status < 200) return
+        if (++done === total) resume(Effect.succeed(performance.now() - t0))
+        else if (started < total) start()
+      },
+    }
+    const start = () => {
+      started++
+      const tx = r.client.sendRequest(request("OPTIONS", protocol), r.toServer, callbacks)
+      if (Result.isFailure(tx)) throw tx.failure
+    }
+    for (let i = 0; i < window && i < total; i++) start()
+  })
+
+const median = (xs: ReadonlyArray<number>): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+
+const fmt = (n: number): string => Math.round(n).toLocaleString("en-US")
+
+const throughput = (protocol: Protocol, total: number, rounds: number) =>
+  Effect.gen(function* () {
+    const r = yield* rig(protocol)
+    yield* pairs(r, protocol, 20_000, 256) // warm-up
+    const rates: Array<number> = []
+    for (let i = 0; i < rounds; i++) rates.push(total / ((yield* pairs(r, protocol, total, 256)) / 1000))
+    yield* Effect.yieldNow // the last transactions finish their step after the TU callback
+    return { rate: median(rates), stats: r.client.stats(), serverStats: r.server.stats() }
+  }).pipe(Effect.scoped)
+
+const heapPerTransaction = (n: number) =>
+  Effect.gen(function* () {
+    const r = yield* rig("UDP")
+    const invites = Array.from({ length: n }, () => request("INVITE", "UDP"))
+    const callbacks = { onResponse: () => {} }
+    gc()
+    gc()
+    const before = process.memoryUsage().heapUsed
+    for (const req of invites) r.client.sendRequest(req, r.toSink, callbacks)
+    yield* Effect.yieldNow
+    gc()
+    const clientBytes = (process.memoryUsage().heapUsed - before) / n
+    const liveClients = r.client.stats()
+    // server side: 100k INVITE server transactions waiting for their TU
+    const net = memoryNetwork()
+    const layer = yield* TransactionLayer.make().pipe(Effect.provideService(Transport, net.endpoint(6000, "UDP")))
+    const peer = net.endpoint(6001, "UDP")
+    const held: Array<TransactionLayer.ServerTransaction> = []
+    yield* layer.serve((tx) => {
+      held.push(tx)
+    })
+    const inbound = Array.from({ length: n }, () => request("INVITE", "UDP"))
+    gc()
+    gc()
+    const before2 = process.memoryUsage().heapUsed
+    for (const req of inbound) yield* peer.send(req, { protocol: "UDP", address: "127.0.0.1", port: 6000 })
+    gc()
+    const serverBytes = (process.memoryUsage().heapUsed - before2 - 8 * n) / n // minus the TU's own array
+    return { clientBytes, serverBytes, liveClients, liveServers: layer.stats() }
+  }).pipe(Effect.scoped)
+
+const costAtLive = (live: number, total: number) =>
+  Effect.gen(function* () {
+    const r = yield* rig("TCP", 600_000) // T1 of 10 min: the idle transactions' timers never fire here
+    const callbacks = { onResponse: () => {} }
+    for (let i = 0; i < live; i++) r.client.sendRequest(request("INVITE", "UDP"), r.toSink, callbacks)
+    yield* pairs(r, "TCP", 10_000, 256)
+    const times: Array<number> = []
+    for (let i = 0; i < 5; i++) times.push(yield* pairs(r, "TCP", total, 256))
+    yield* Effect.yieldNow
+    return { usPerPair: (median(times) * 1000) / total, live: r.client.stats().clientTransactions }
+  }).pipe(Effect.scoped)
+
+export const run = async (args: ReadonlyArray<string>): Promise<void> => {
+  const quick = args.includes("--quick")
+  const total = quick ? 20_000 : 100_000
+  const program = Effect.gen(function* () {
+    console.log(`transaction layer, in-memory transport, node ${process.version}\n`)
+    const n = quick ? 20_000 : 100_000
+    const heap = yield* heapPerTransaction(n)
+    console.log(
+      `${table(
+        ["heap per live transaction", "bytes", "live", "armed timers"],
+        [
+          [
+            "INVITE client (Calling, A+B armed)",
+            fmt(heap.clientBytes),
+            fmt(heap.liveClients.clientTransactions),
+            fmt(heap.liveClients.timers),
+          ],
+          [
+            "INVITE server (Proceeding, 100 Trying timer)",
+            fmt(heap.serverBytes),
+            fmt(heap.liveServers.serverTransactions),
+            fmt(heap.liveServers.timers),
+          ],
+        ],
+      )}\n(request objects excluded: they exist before the layer sees them)\n`,
+    )
+    const tcp = yield* throughput("TCP", total, quick ? 3 : 5)
+    const udp = yield* throughput("UDP", total, quick ? 1 : 3)
+    console.log(
+      table(
+        ["non-INVITE client+server pairs", "pairs/s", "live client tx after", "armed timers after"],
+        [
+          ["reliable (Timer J = K = 0)", fmt(tcp.rate), fmt(tcp.stats.clientTransactions), fmt(tcp.stats.timers)],
+          [
+            "UDP-like (K = 5 s, J = 32 s stay armed)",
+            fmt(udp.rate),
+            fmt(udp.stats.clientTransactions),
+            fmt(udp.stats.timers),
+          ],
+        ],
+      ),
+    )
+    const rows: Array<Array<string>> = []
+    for (const live of quick ? [10, 1_000, 20_000] : [10, 1_000, 100_000]) {
+      const c = yield* costAtLive(live, quick ? 10_000 : 50_000)
+      rows.push([fmt(c.live), c.usPerPair.toFixed(2), (c.usPerPair / 2).toFixed(2)])
+    }
+    console.log(`\n${table(["other live transactions", "µs per pair", "µs per message"], rows)}`)
+  })
+  await Effect.runPromise(program)
+}
