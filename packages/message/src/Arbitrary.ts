@@ -27,6 +27,7 @@ import type {
   Uri,
   Via,
 } from "./Model.ts"
+import { decodeEscapes } from "./Uri.ts"
 
 // ---- character classes (RFC 3261 §25.1) ----
 
@@ -95,7 +96,7 @@ export const port: fc.Arbitrary<number> = fc.integer({ min: 1, max: 65535 })
 
 // ---- parameters ----
 
-/** Unique parameter names: §19.1.1 says a given parameter appears at most once. */
+/** Unique parameter names (compared unescaped): §19.1.1 says a given parameter appears at most once. */
 const uniqueParams = (
   known: ReadonlyArray<fc.Arbitrary<Param>>,
   other: fc.Arbitrary<Param>,
@@ -103,7 +104,7 @@ const uniqueParams = (
 ): fc.Arbitrary<ReadonlyArray<Param>> =>
   fc.uniqueArray(fc.oneof(...known, other), {
     maxLength,
-    selector: (p) => p[0].toLowerCase(),
+    selector: (p) => decodeEscapes(p[0]).toLowerCase(),
   })
 
 const method: fc.Arbitrary<string> = fc.oneof(
@@ -162,7 +163,10 @@ export const sipUri = (options: SipUriOptions = {}): fc.Arbitrary<SipUri> =>
       host,
       port: fc.option(port, { nil: undefined }),
       params: uniqueParams([uriParam], otherUriParam, 4),
-      headers: options.headers === true ? fc.array(uriHeader, { maxLength: 3 }) : fc.constant([]),
+      headers:
+        options.headers === true
+          ? fc.uniqueArray(uriHeader, { maxLength: 3, selector: (h) => decodeEscapes(h[0]).toLowerCase() })
+          : fc.constant([]),
     })
     .map(
       (u): SipUri => ({
