@@ -3,13 +3,17 @@
  *
  * UDP datagrams in → parsed → dispatched to a subscriber, per second, against a raw
  * node:dgram receive loop in the same run (the ceiling). A worker thread sends a fixed
- * OPTIONS as fast as it can; each phase is bounded by count and by time.
+ * OPTIONS as fast as it can; each phase is bounded by count and by time. A third phase
+ * runs @effect/platform-node's DatagramSocket + parse, the alternative the transport did not take.
  */
 
 import * as dgram from "node:dgram"
+import { createRequire } from "node:module"
+import { fileURLToPath, pathToFileURL } from "node:url"
 import { Worker } from "node:worker_threads"
+import { Parser } from "@sipfx/message"
 import { NodeTransport } from "@sipfx/transport"
-import { Effect } from "effect"
+import { Effect, type Scope } from "effect"
 
 const message = [
   "OPTIONS sip:bob@127.0.0.1 SIP/2.0",
@@ -147,6 +151,55 @@ const transportPhase = (count: number, ms: number): Promise<Phase> =>
     ),
   )
 
+/** The part of @effect/platform-node's NodeDatagramSocket this comparison uses. */
+interface PlatformDatagram {
+  readonly make: (options: { readonly bind: { readonly address: string; readonly port: number } }) => Effect.Effect<
+    {
+      readonly reader: Effect.Effect<
+        {
+          readonly pull: Effect.Effect<ReadonlyArray<{ readonly payload: Uint8Array }>, unknown>
+          readonly address: { readonly port: number }
+        },
+        unknown,
+        Scope.Scope
+      >
+    },
+    unknown,
+    Scope.Scope
+  >
+}
+
+// @effect/platform-node is a dependency of @sipfx/transport, not of the bench: resolve it from there
+const loadPlatform = async (): Promise<PlatformDatagram> => {
+  const from = createRequire(fileURLToPath(import.meta.resolve("@sipfx/transport")))
+  const path = from.resolve("@effect/platform-node/NodeDatagramSocket")
+  return (await import(pathToFileURL(path).href)) as PlatformDatagram
+}
+
+/** The alternative not chosen: the platform's DatagramSocket, a fiber pulling batches, then parse. */
+const platformPhase = (platform: PlatformDatagram, count: number, ms: number): Promise<Phase> =>
+  Effect.runPromise(
+    Effect.scoped(
+      Effect.gen(function* () {
+        const socket = yield* platform.make({ bind: { address: "127.0.0.1", port: 0 } })
+        const reader = yield* socket.reader
+        const probe = makeProbe()
+        yield* reader.pull.pipe(
+          Effect.tap((batch) =>
+            Effect.sync(() => {
+              for (const d of batch) if (Parser.parse(d.payload)._tag === "Ok") probe.hit()
+            }),
+          ),
+          Effect.forever,
+          Effect.forkScoped,
+        )
+        return yield* Effect.promise(() => drive(reader.address.port, count, ms, probe))
+      }),
+    ),
+  ).catch((cause) => {
+    throw new Error(`platform phase failed: ${String(cause)}`)
+  })
+
 const flag = (args: ReadonlyArray<string>, name: string, fallback: number): number => {
   const i = args.indexOf(`--${name}`)
   const v = i >= 0 ? Number(args[i + 1]) : fallback
@@ -164,9 +217,12 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
   const rounds = flag(args, "rounds", 3)
   const raw: Array<Phase> = []
   const parsed: Array<Phase> = []
+  const platformed: Array<Phase> = []
+  const platform = await loadPlatform()
   for (let i = 0; i < rounds; i++) {
     raw.push(await rawPhase(count, seconds * 1000))
     parsed.push(await transportPhase(count, seconds * 1000))
+    platformed.push(await platformPhase(platform, count, seconds * 1000))
   }
   const rawCpu = median(raw.map((p) => p.cpuRate))
   const parsedCpu = median(parsed.map((p) => p.cpuRate))
@@ -181,5 +237,6 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
   console.log("| --- | --- | --- | --- | --- | --- |")
   console.log(row("raw node:dgram (ceiling)", raw))
   console.log(row("NodeTransport: parse + §18.2.1 + dispatch", parsed))
+  console.log(row("platform NodeDatagramSocket + pull fiber + parse", platformed))
   console.log(`ratio (CPU capacity): ${((parsedCpu / rawCpu) * 100).toFixed(0)}% of the raw ceiling`)
 }
