@@ -1,0 +1,180 @@
+/**
+ * The registrar (RFC 3261 §10.3): answers REGISTER server transactions from the location
+ * service. The service is a role: `methods` it answers and `handle(tx)` for a new server
+ * transaction, so a server can route several roles over one TransactionLayer; `serve` is the
+ * Layer for a process where the registrar is the only role.
+ */
+import { Authenticator, Challenge, Credentials } from "@sipfx/auth"
+import { Binding, LocationService } from "@sipfx/location"
+import { Header, Message, type SipRequest, type SipResponse } from "@sipfx/message"
+import { TransactionLayer } from "@sipfx/transaction"
+import type { Source } from "@sipfx/transport"
+import { Clock, Context, Data, Effect, Layer, Option } from "effect"
+import { type Options, type Resolved, resolve } from "./Options.ts"
+import * as Register from "./Register.ts"
+import { Rejection, reject } from "./Rejection.ts"
+
+export interface RegistrarShape {
+  /** request methods this role answers */
+  readonly methods: ReadonlyArray<string>
+  /** the final response to a REGISTER (every §10.3 step); never fails */
+  readonly process: (request: SipRequest, source?: Source) => Effect.Effect<SipResponse>
+  /** answers a new server transaction (runs `process`, then `respond`) */
+  readonly handle: (tx: TransactionLayer.ServerTransaction) => void
+}
+
+export class Registrar extends Context.Service<Registrar, RegistrarShape>()("@sipfx/registrar/Registrar") {}
+
+/** The registrar cannot be built as configured. */
+export class RegistrarConfigError extends Data.TaggedError("RegistrarConfigError")<{ readonly reason: string }> {}
+
+let tagCounter = 0
+const tagPrefix = Math.floor(Math.random() * 0xffffffff).toString(36)
+/** §8.2.6.2: a UAS adds a To tag to its responses; unique per response is enough for REGISTER. */
+export const toTag = (): string => `${tagPrefix}${(tagCounter++).toString(36)}`
+
+export const respondWith = (
+  request: SipRequest,
+  status: number,
+  reason?: string,
+  headers?: ReadonlyArray<Header.Header>,
+) => Message.response(request, status, reason, { toTag: toTag(), headers: headers ?? [] })
+
+const fromRejection = (request: SipRequest, r: Rejection): SipResponse =>
+  respondWith(request, r.status, r.reason, r.headers)
+
+const formatQ = (q: number): string => String(Math.round(q * 1000) / 1000)
+
+/** §10.3 step 8: every current binding with its remaining time, and a Date header. */
+const okResponse = (
+  request: SipRequest,
+  bindings: ReadonlyArray<Binding.Binding>,
+  now: number,
+  path: ReadonlyArray<string>,
+): SipResponse => {
+  const headers: Array<Header.Header> = []
+  for (const b of bindings) {
+    let value = `<${b.contact}>;expires=${Binding.remaining(b, now)}`
+    if (b.q !== undefined) value += `;q=${formatQ(b.q)}`
+    if (b.instanceId !== undefined) value += `;+sip.instance="${b.instanceId}"`
+    if (b.regId !== undefined) value += `;reg-id=${b.regId}`
+    headers.push(Header.raw("Contact", value))
+  }
+  // RFC 3327 §5.3: the Path values are copied into the 200
+  if (path.length > 0) {
+    for (const p of path) headers.push(Header.raw("Path", p))
+    headers.push(Header.raw("Supported", "path"))
+  }
+  headers.push(Header.raw("Date", new Date(now).toUTCString()))
+  return respondWith(request, 200, "OK", headers)
+}
+
+/** Builds the registrar over a LocationService (and Credentials when `auth` is configured). */
+export const make = (options: Options = {}): Effect.Effect<RegistrarShape, RegistrarConfigError, LocationService> =>
+  Effect.gen(function* () {
+    const location = yield* LocationService
+    const credentials = yield* Effect.serviceOption(Credentials)
+    const resolved: Resolved = resolve(options)
+    const auth = options.auth === undefined ? undefined : Authenticator.make({ ...options.auth, kind: "www" })
+    if (auth !== undefined && Option.isNone(credentials))
+      return yield* Effect.fail(new RegistrarConfigError({ reason: "auth configured without a Credentials service" }))
+    const context = yield* Effect.context<never>()
+
+    // §10.3 step 3: digest authentication (401 with a challenge per algorithm)
+    const authenticate = (request: SipRequest): Effect.Effect<string | Rejection | undefined> => {
+      if (auth === undefined || Option.isNone(credentials)) return Effect.succeed(undefined)
+      return auth.verify(request).pipe(
+        Effect.provideService(Credentials, credentials.value),
+        Effect.flatMap((result): Effect.Effect<string | Rejection> => {
+          if (result._tag === "Ok") return Effect.succeed(result.username)
+          return Effect.map(auth.challenge({ stale: result._tag === "Stale" }), (values) =>
+            reject(401, `authentication: ${result._tag}`, Challenge.toHeaders("www", "challenge", values)),
+          )
+        }),
+        Effect.catchTags({
+          MalformedAuth: (e) => Effect.succeed(reject(400, `malformed credentials: ${e.reason}`)),
+          CredentialsError: (e) => Effect.succeed(reject(500, `credentials store: ${e.reason}`)),
+        }),
+      )
+    }
+
+    const steps = (request: SipRequest, source: Source | undefined): Effect.Effect<SipResponse, Rejection> =>
+      Effect.gen(function* () {
+        const invalid = Register.validate(request) ?? Register.checkDomain(request, resolved)
+        if (invalid !== undefined) return yield* invalid
+        const unsupported = Register.checkExtensions(request, resolved)
+        if (unsupported !== undefined) return yield* unsupported
+        const username = yield* authenticate(request)
+        if (username instanceof Rejection) return yield* username
+        const t = Register.target(request, resolved)
+        if (t instanceof Rejection) return yield* t
+        // §10.3 step 4: the authenticated user may change this AOR's bindings
+        if (username !== undefined && !resolved.authorize(username, { user: t.user, text: t.aor }))
+          return yield* reject(403, `${username} may not register ${t.aor}`)
+        const p = Register.plan(request, source, resolved)
+        if (p instanceof Rejection) return yield* p
+        if (p._tag === "Query") {
+          const bindings = yield* location.lookup(t.aor).pipe(Effect.mapError((e) => reject(500, e.reason)))
+          return okResponse(request, bindings, yield* Clock.currentTimeMillis, [])
+        }
+        // §10.3 step 7: all or nothing; a stale Call-ID/CSeq or a store failure is a 500
+        const result = yield* location
+          .update(t.aor, p.changes)
+          .pipe(
+            Effect.mapError((e) =>
+              e._tag === "RegistrationConflict"
+                ? reject(
+                    500,
+                    "CSeq not higher than the binding's for the same Call-ID (§10.3 step 7)",
+                    undefined,
+                    "Server Internal Error (out of order REGISTER)",
+                  )
+                : e._tag === "InvalidChange"
+                  ? reject(400, `${e.contact}: ${e.reason}`)
+                  : reject(500, e.reason),
+            ),
+          )
+        return okResponse(request, result.bindings, yield* Clock.currentTimeMillis, p.path)
+      })
+
+    const process = (request: SipRequest, source?: Source): Effect.Effect<SipResponse> =>
+      steps(request, source).pipe(
+        Effect.catch((r: Rejection) => Effect.succeed(fromRejection(request, r))),
+        Effect.catchDefect((defect) =>
+          Effect.logError("registrar defect", defect).pipe(
+            Effect.as(respondWith(request, 500, "Server Internal Error")),
+          ),
+        ),
+      )
+
+    const run = Effect.runForkWith(context)
+    const handle = (tx: TransactionLayer.ServerTransaction): void => {
+      run(Effect.map(process(tx.request, tx.source), (response) => tx.respond(response)))
+    }
+
+    return { methods: ["REGISTER"], process, handle }
+  })
+
+export const layer = (options: Options = {}): Layer.Layer<Registrar, RegistrarConfigError, LocationService> =>
+  Layer.effect(
+    Registrar,
+    Effect.map(make(options), (shape) => Registrar.of(shape)),
+  )
+
+/**
+ * The registrar as the only role of a TransactionLayer: REGISTER is answered, every other
+ * request gets 405 with `Allow: REGISTER` (§8.2.1) — CANCEL excepted (481/200 belong to the
+ * INVITE it cancels; a registrar has none: 481).
+ */
+export const serve: Layer.Layer<never, never, Registrar | TransactionLayer.TransactionLayer> = Layer.effectDiscard(
+  Effect.gen(function* () {
+    const registrar = yield* Registrar
+    const transactions = yield* TransactionLayer.TransactionLayer
+    yield* transactions.serve((tx) => {
+      const method = tx.request.method
+      if (method === "REGISTER") registrar.handle(tx)
+      else if (method === "CANCEL") tx.respond(respondWith(tx.request, 481))
+      else tx.respond(respondWith(tx.request, 405, undefined, [Header.raw("Allow", "REGISTER")]))
+    })
+  }),
+)
