@@ -1,6 +1,6 @@
 import * as net from "node:net"
 import { describe, expect, it } from "@effect/vitest"
-import { Parser, type SipRequest } from "@sipfx/message"
+import { Message, Parser, type SipRequest } from "@sipfx/message"
 import { Effect, Exit, Fiber, Queue, Stream } from "effect"
 import { type Inbound, NodeTransport, Routing, type Transport } from "../src/index.ts"
 import { collect, freePort, optionsText, udpExchange, udpSilence } from "./helpers.ts"
@@ -195,6 +195,16 @@ describe("NodeTransport streams", () => {
       )
       expect(Exit.isFailure(exit)).toBe(true)
       if (Exit.isFailure(exit)) expect(JSON.stringify(exit.cause)).toContain('"reason":"Refused"')
+    }).pipe(Effect.scoped),
+  )
+
+  it.live("typed failure: a response too big for one datagram fails with reason TooLarge", () =>
+    Effect.gen(function* () {
+      const a = yield* NodeTransport.make({ listen: ["udp://127.0.0.1:0"] })
+      const request = parseRequest(optionsText({ viaHost: "127.0.0.1" }))
+      const huge = Message.withBody(Message.response(request, 200), new Uint8Array(70_000), "text/plain")
+      const error = yield* Effect.flip(a.send(huge, { protocol: "UDP", address: "127.0.0.1", port: 9 }))
+      expect(error.reason).toBe("TooLarge")
     }).pipe(Effect.scoped),
   )
 
