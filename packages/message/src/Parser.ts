@@ -78,6 +78,11 @@ const checkVersion = (s: string, a: number, b: number): 0 | 400 | 505 => {
 }
 
 const EMPTY = new Uint8Array(0)
+const VIA: Headers.HeaderDef<unknown> = Headers.Via
+const CALL_ID: Headers.HeaderDef<unknown> = Headers.CallId
+const CSEQ: Headers.HeaderDef<unknown> = Headers.CSeq
+const FROM: Headers.HeaderDef<unknown> = Headers.From
+const TO: Headers.HeaderDef<unknown> = Headers.To
 
 /** Parses one message from `bytes` (a whole datagram, or one framed stream message). Never throws. */
 export const parse = (bytes: Uint8Array, options?: Options): Result => {
@@ -116,7 +121,7 @@ const parseInto = (bytes: Uint8Array, stream: boolean, st: State): Result => {
     if (lineEnd0 < 0) return st.toError()
   }
   const headEnd = he < 0 ? s.length : he
-  const hasHigh = !isAscii(bytes.subarray(0, headEnd))
+  const hasHigh = !isAscii(bytes) && !isAscii(bytes.subarray(0, headEnd))
 
   // ---- start line ----
   const lineEnd = lineEnd0
@@ -287,25 +292,14 @@ const addHeader = (
     return undefined
   }
   HeaderCache.set(h, typed)
-  switch (name) {
-    case "Via":
-      st.via.push(typed as Via)
-      break
-    case "Call-ID":
-      if (st.callId === undefined) st.callId = typed as string
-      break
-    case "CSeq":
-      if (st.cseq === undefined) {
-        st.cseq = typed as CSeq
-        st.cseqOffset = offset
-      }
-      break
-    case "From":
-      if (st.from === undefined) st.from = typed as NameAddr
-      break
-    case "To":
-      if (st.to === undefined) st.to = typed as NameAddr
-      break
-  }
+  if (def === VIA) st.via.push(typed as Via)
+  else if (def === CALL_ID) st.callId ??= typed as string
+  else if (def === CSEQ) {
+    if (st.cseq === undefined) {
+      st.cseq = typed as CSeq
+      st.cseqOffset = offset
+    }
+  } else if (def === FROM) st.from ??= typed as NameAddr
+  else if (def === TO) st.to ??= typed as NameAddr
   return h
 }

@@ -349,12 +349,18 @@ export const decodeEscapes = (v: string): string => {
 
 const SPECIAL_PARAMS = ["user", "ttl", "method", "maddr", "transport"]
 
+/** name -> value(s); a repeated name keeps all its values, order-free */
 const paramMap = (ps: ReadonlyArray<Param>): Map<string, string | null> => {
   const m = new Map<string, string | null>()
-  for (const [n, v] of ps) m.set(decodeEscapes(n).toLowerCase(), v === null ? null : decodeEscapes(v).toLowerCase())
+  for (const [n, v] of ps) {
+    const key = decodeEscapes(n).toLowerCase()
+    const value = v === null ? null : decodeEscapes(v).toLowerCase()
+    const prev = m.get(key)
+    if (prev === undefined) m.set(key, value)
+    else m.set(key, [prev ?? "\u0000", value ?? "\u0000"].sort().join("\u0001"))
+  }
   return m
 }
-
 const hostKey = (h: string): string => (h.charCodeAt(0) === 91 ? canonicalIPv6(h) : h.toLowerCase())
 
 const sipEquals = (a: SipUri, b: SipUri): boolean => {

@@ -357,6 +357,11 @@ export const retryAfter = (s: string): RetryAfter => {
 
 /** Splits a list header value at commas outside quoted strings and `<…>` (§7.3.1). */
 export const splitList = (v: string): Array<string> => {
+  if (v.indexOf('"') < 0 && v.indexOf("<") < 0) {
+    const parts = v.split(",")
+    for (let i = 0; i < parts.length; i++) parts[i] = parts[i]!.trim()
+    return parts
+  }
   const out: Array<string> = []
   let start = 0
   let inQuote = false
