@@ -1,4 +1,6 @@
 /** Every state machine of sipfx that is drawn into docs/machines. */
+
+import { DialogMachine } from "@sipfx/dialog"
 import {
   InviteClientTransaction,
   InviteServerTransaction,
@@ -40,5 +42,11 @@ export const machines: ReadonlyArray<Entry> = [
     title: "Non-INVITE server transaction",
     reference: "RFC 3261 §17.2.2 (Figure 8)",
     machine: NonInviteServerTransaction.machine,
+  },
+  {
+    name: "Dialog",
+    title: "Dialog",
+    reference: "RFC 3261 §12 (with §13.2.2.4, §15)",
+    machine: DialogMachine.machine,
   },
 ]
