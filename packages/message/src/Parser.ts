@@ -78,11 +78,11 @@ const checkVersion = (s: string, a: number, b: number): 0 | 400 | 505 => {
 }
 
 const EMPTY = new Uint8Array(0)
-const VIA: Headers.HeaderDef<unknown> = Headers.Via
-const CALL_ID: Headers.HeaderDef<unknown> = Headers.CallId
-const CSEQ: Headers.HeaderDef<unknown> = Headers.CSeq
-const FROM: Headers.HeaderDef<unknown> = Headers.From
-const TO: Headers.HeaderDef<unknown> = Headers.To
+const VIA: unknown = Headers.Via
+const CALL_ID: unknown = Headers.CallId
+const CSEQ: unknown = Headers.CSeq
+const FROM: unknown = Headers.From
+const TO: unknown = Headers.To
 
 /** Parses one message from `bytes` (a whole datagram, or one framed stream message). Never throws. */
 export const parse = (bytes: Uint8Array, options?: Options): Result => {
