@@ -4,7 +4,8 @@
  * messages each one rejects.
  *
  * Options: `--rounds N` (default 5), `--ms N` per round (default 1000), `--warmup N` (ms),
- * `--only NAME[,NAME]` to run some parsers (e.g. under `node --cpu-prof`).
+ * `--only NAME[,NAME]` to run some parsers (e.g. under `node --cpu-prof`), `--per-message` for
+ * one row per corpus message (sipfx and sip unless `--only` says otherwise).
  */
 import { compare, defaults, type Options, table } from "../Measure.ts"
 import { corpus, type Extract, type Sample } from "./Corpus.ts"
@@ -63,6 +64,40 @@ const option = (args: ReadonlyArray<string>, name: string, fallback: number): nu
   return Number.isFinite(v) && v > 0 ? v : fallback
 }
 
+const contender = (parser: ParserAdapter, samples: ReadonlyArray<Sample>, checksums: Array<number>, k: number) => ({
+  batch: samples.length,
+  step: (i: number) => {
+    const sample = samples[i]!
+    const d = parser.decode(sample.bytes)
+    if (d !== undefined) checksums[k]! += d.cseq + d.branch.length + d.bodyLength
+    return sample.bytes.length
+  },
+})
+
+const perMessage = (parsers: ReadonlyArray<ParserAdapter>, options: Options): void => {
+  const checksums = parsers.map(() => 0)
+  const rows = corpus.map((sample) => {
+    const rates = compare(
+      parsers.map((p, k) => contender(p, [sample], checksums, k)),
+      options,
+    )
+    const base = rates[parsers.findIndex((p) => p.name === "sip")]?.perSecond ?? Number.NaN
+    return [
+      sample.name,
+      String(sample.bytes.length),
+      ...rates.map((r) => Math.round(r.perSecond).toLocaleString("en-US")),
+      ...(parsers[0]?.name === "sipfx" && !Number.isNaN(base)
+        ? [`${((rates[0]?.perSecond ?? 0) / base).toFixed(2)}x`]
+        : []),
+    ]
+  })
+  const header = ["message", "bytes", ...parsers.map((p) => `${p.name} msgs/s`)]
+  if (parsers[0]?.name === "sipfx" && parsers.some((p) => p.name === "sip")) header.push("sipfx/sip")
+  console.log()
+  console.log(table(header, rows))
+  console.log(`(checksums ${checksums.map((c) => c % 1000).join(" ")})`)
+}
+
 export const run = (args: ReadonlyArray<string>): void => {
   const options: Options = {
     rounds: option(args, "--rounds", defaults.rounds),
@@ -71,7 +106,9 @@ export const run = (args: ReadonlyArray<string>): void => {
   }
   const onlyAt = args.indexOf("--only")
   const only = onlyAt >= 0 ? (args[onlyAt + 1] ?? "").split(",") : undefined
-  const parsers = only === undefined ? all : all.filter((p) => only.includes(p.name))
+  const per = args.includes("--per-message")
+  const chosen = only ?? (per ? ["sipfx", "sip"] : undefined)
+  const parsers = chosen === undefined ? all : all.filter((p) => chosen.includes(p.name))
   const sizes = corpus.map((s) => s.bytes.length)
   const total = sizes.reduce((a, b) => a + b, 0)
   const torture = invalid().length
@@ -79,17 +116,10 @@ export const run = (args: ReadonlyArray<string>): void => {
     `parse: ${corpus.length} messages (${total} bytes, ${Math.round(total / corpus.length)} B average), ` +
       `${options.rounds} interleaved rounds of ${options.roundMs} ms after ${options.warmupMs} ms warm-up, median; node ${process.version}`,
   )
+  if (per) return perMessage(parsers, options)
   const checksums = parsers.map(() => 0)
   const rates = compare(
-    parsers.map((parser, k) => ({
-      batch: corpus.length,
-      step: (i: number) => {
-        const sample = corpus[i]!
-        const d = parser.decode(sample.bytes)
-        if (d !== undefined) checksums[k]! += d.cseq + d.branch.length + d.bodyLength
-        return sample.bytes.length
-      },
-    })),
+    parsers.map((p, k) => contender(p, corpus, checksums, k)),
     options,
   )
   const results = parsers.map((parser, k) => ({
