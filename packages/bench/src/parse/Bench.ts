@@ -116,7 +116,10 @@ export const run = (args: ReadonlyArray<string>): void => {
     `parse: ${corpus.length} messages (${total} bytes, ${Math.round(total / corpus.length)} B average), ` +
       `${options.rounds} interleaved rounds of ${options.roundMs} ms after ${options.warmupMs} ms warm-up, median; node ${process.version}`,
   )
-  if (per) return perMessage(parsers, options)
+  if (per) {
+    perMessage(parsers, options)
+    return
+  }
   const checksums = parsers.map(() => 0)
   const rates = compare(
     parsers.map((p, k) => contender(p, corpus, checksums, k)),
