@@ -10,6 +10,7 @@ import {
   Arbitrary,
   Framer,
   Headers,
+  Message,
   ParseError,
   Parser,
   Serializer,
@@ -60,6 +61,19 @@ const concat = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
   }
   return out
 }
+
+describe("generated messages", () => {
+  it("§8.1.1 / §8.2.6 generated requests and responses carry the mandatory fields, once, and a matching CSeq", () => {
+    fc.assert(
+      fc.property(Arbitrary.message, (m) => {
+        expect(Message.check(m)).toBeUndefined()
+        // §8.1.1.7: every Via carries a branch with the magic cookie
+        for (const via of Message.all(m, Headers.Via)) expect(Message.param(via.params, "branch")).toMatch(/^z9hG4bK/)
+      }),
+      runs(300),
+    )
+  })
+})
 
 describe("wire round trip", () => {
   it("§7 parse(serialize(m)) equals m for generated requests and responses", () => {
