@@ -4,7 +4,7 @@ import * as dgram from "node:dgram"
 import * as net from "node:net"
 import { TransactionLayer } from "@sipfx/transaction"
 import { NodeTransport, Resolver, Transport } from "@sipfx/transport"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, type Scope } from "effect"
 import { UserAgent } from "../src/index.ts"
 
 /** A port free for both UDP and TCP right now. */
@@ -26,7 +26,11 @@ export const freePort = (): Promise<number> =>
   })
 
 /** A UA on udp+tcp 127.0.0.1:port, built in the current Scope. Test domains resolve to loopback. */
-export const realUa = (config: UserAgent.Config, port: number, dns: Record<string, ReadonlyArray<string>> = {}) =>
+export const realUa = (
+  config: UserAgent.Config,
+  port: number,
+  dns: Record<string, ReadonlyArray<string>> = {},
+): Effect.Effect<UserAgent.UserAgent["Service"], unknown, Scope.Scope> =>
   Effect.gen(function* () {
     const transport = yield* NodeTransport.make({ listen: [`udp://127.0.0.1:${port}`, `tcp://127.0.0.1:${port}`] })
     const tl = yield* TransactionLayer.make().pipe(Effect.provideService(Transport, transport))
