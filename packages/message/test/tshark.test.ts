@@ -123,7 +123,13 @@ const nulInside = (body: Uint8Array): boolean => {
 const tshark = (file: string, filter: string, fields: ReadonlyArray<string>): Array<Array<string>> => {
   const args = ["-r", file, "-n", "-Y", filter, "-T", "fields", "-E", "occurrence=a", "-E", `aggregator=${SEP}`]
   args.push(...fields.flatMap((f) => ["-e", f]))
-  const out = execFileSync("tshark", args, { encoding: "utf8", timeout: 60_000, maxBuffer: 64 * 1024 * 1024 })
+  const out = execFileSync("tshark", args, {
+    encoding: "utf8",
+    timeout: 60_000,
+    maxBuffer: 64 * 1024 * 1024,
+    // stderr is kept for the error of a failed run, not printed (tshark warns when run as root)
+    stdio: ["ignore", "pipe", "pipe"],
+  })
   return out
     .split("\n")
     .filter((l) => l.length > 0)
@@ -186,6 +192,23 @@ describe.skipIf(!hasTshark)(hasTshark ? "tshark" : "tshark (skipped: tshark is n
         String(Message.cseq(m)?.seq ?? ""),
       ])
       expect(seen, `seed ${seed}`).toEqual(expected)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 60_000)
+
+  it("§7.3 the check can fail: a header line without its colon is flagged by Wireshark", () => {
+    const [m] = fc.sample(Arbitrary.request, { numRuns: 1, seed: 1 })
+    const good = Serializer.serialize(m!)
+    const text = Buffer.from(good).toString("latin1")
+    const at = text.indexOf("\r\nCall-ID:") + 9
+    const broken = Buffer.from(text.slice(0, at) + text.slice(at + 1), "latin1")
+    const dir = mkdtempSync(join(tmpdir(), "sipfx-tshark-"))
+    try {
+      const file = join(dir, "broken.pcap")
+      writeFileSync(file, pcap([ipv4Packet(good, 1), ipv4Packet(broken, 2)]))
+      const flagged = tshark(file, "_ws.malformed || _ws.expert.severity >= 0x00600000", ["frame.number"])
+      expect(flagged.map(([n]) => n)).toEqual(["2"])
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
