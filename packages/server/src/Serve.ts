@@ -1,0 +1,92 @@
+/**
+ * `sipfx serve` as Layers: NodeTransport → TransactionLayer → roles (registrar, redirect)
+ * behind one dispatcher, over the in-memory or Redis location service.
+ */
+import { Credentials } from "@sipfx/auth"
+import { type LocationService, type LocationStoreError, MemoryLocation, RedisLocation } from "@sipfx/location"
+import { Redirect } from "@sipfx/redirect"
+import { Registrar } from "@sipfx/registrar"
+import { TransactionLayer } from "@sipfx/transaction"
+import { NodeTransport, Transport, type Config as TransportConfig, type TransportError } from "@sipfx/transport"
+import { Effect, Layer } from "effect"
+import * as Roles from "./Roles.ts"
+
+export interface ServeConfig {
+  /** listen URLs (`udp://127.0.0.1:5060`, `tcp://…`, `tls://…`, `ws://…`) */
+  readonly listen: ReadonlyArray<string>
+  /** served domains (§10.3 step 1); empty: any */
+  readonly domains: ReadonlyArray<string>
+  /** `memory` or a `redis://` URL */
+  readonly location: string
+  /** closed user list (§10.3 step 5); empty: anyone */
+  readonly users: ReadonlyArray<string>
+  /** digest authentication when set: realm, HMAC secret for nonces, user → password */
+  readonly auth?:
+    | { readonly realm: string; readonly secret: string; readonly credentials: Readonly<Record<string, string>> }
+    | undefined
+  readonly minExpires: number
+  readonly maxExpires: number
+  readonly defaultExpires: number
+  /** static redirect targets: AOR → contacts */
+  readonly mappings: Readonly<Record<string, ReadonlyArray<string>>>
+}
+
+export const defaults: ServeConfig = {
+  // loopback only: the default exposes nothing and relays nowhere
+  listen: ["udp://127.0.0.1:5060", "tcp://127.0.0.1:5060"],
+  domains: [],
+  location: "memory",
+  users: [],
+  auth: undefined,
+  minExpires: 60,
+  maxExpires: 7200,
+  defaultExpires: 3600,
+  mappings: {},
+}
+
+/** methods the redirect role answers until a proxy exists */
+export const redirectMethods = ["INVITE", "MESSAGE", "SUBSCRIBE", "REFER"]
+
+export const locationLayer = (url: string): Layer.Layer<LocationService, LocationStoreError> =>
+  url === "memory" ? MemoryLocation.layer() : RedisLocation.layer({ url })
+
+/** Announces the bound listen points (ports resolved when 0 was asked). */
+const announce = Layer.effectDiscard(
+  Effect.gen(function* () {
+    const transport = yield* Transport
+    const points = transport.listenPoints.map(
+      (p) => `${p.protocol.toLowerCase()}://${p.address.includes(":") ? `[${p.address}]` : p.address}:${p.port}`,
+    )
+    yield* Effect.logInfo(`sipfx listening on ${points.join(" ")}`)
+  }),
+)
+
+export const layer = (
+  config: ServeConfig,
+): Layer.Layer<
+  never,
+  TransportError | TransportConfig.TransportConfigError | LocationStoreError | Registrar.RegistrarConfigError
+> => {
+  const transport = NodeTransport.layer({ listen: config.listen })
+  const transactions = TransactionLayer.layer().pipe(Layer.provideMerge(transport))
+  const credentials =
+    config.auth === undefined ? Layer.empty : Credentials.layer({ [config.auth.realm]: config.auth.credentials })
+  const storage = Layer.merge(locationLayer(config.location), credentials)
+  const list = (xs: ReadonlyArray<string>) => (xs.length === 0 ? undefined : xs)
+  const roles = Layer.merge(
+    Registrar.layer({
+      domains: list(config.domains),
+      users: list(config.users),
+      minExpires: config.minExpires,
+      maxExpires: config.maxExpires,
+      defaultExpires: config.defaultExpires,
+      auth:
+        config.auth === undefined
+          ? undefined
+          : { realm: config.auth.realm, secret: new TextEncoder().encode(config.auth.secret) },
+    }),
+    Redirect.layer({ users: list(config.users), mappings: config.mappings, methods: redirectMethods }),
+  ).pipe(Layer.provide(storage))
+  const dispatch = Roles.layer(Effect.all([Registrar.Registrar, Redirect.Redirect]), { supported: ["path"] })
+  return Layer.mergeAll(dispatch, announce).pipe(Layer.provide(roles), Layer.provide(transactions))
+}
