@@ -196,6 +196,7 @@ export const make = (
     const transport = yield* Transport
     const resolver = yield* Resolver
     const run = yield* FiberSet.makeRuntime<never>()
+    const store = yield* ClientCredentials
     const aor = yield* parseUri(config.aor)
     const aorSip = sipUriOf(aor)
     if (aorSip === undefined)
@@ -309,6 +310,34 @@ export const make = (
       readonly auth: ReadonlyArray<Header.Header>
     }
 
+    /** The last challenge answered, kept by a registration so refreshes carry credentials (§22.3). */
+    interface AuthState {
+      challenge: AuthValue | undefined
+      kind: Challenge.Kind
+      nonce: string | undefined
+      nc: number
+    }
+    const authState = (): AuthState => ({ challenge: undefined, kind: "www", nonce: undefined, nc: 0 })
+
+    const credentialsFor = (
+      state: AuthState,
+      method: string,
+      uri: Uri.Uri,
+      body: Uint8Array,
+    ): ReadonlyArray<Header.Header> | AuthenticationFailed => {
+      const c = state.challenge
+      if (c === undefined) return []
+      const realm = Challenge.param(c, "realm")!
+      const credential = store.lookup(realm)
+      if (credential === undefined)
+        return new AuthenticationFailed({ realm, status: 401, reason: "no credentials for the realm" })
+      state.nc++
+      const answer = Client.respond(c, { ...credential, method, uri: Uri.format(uri), body }, state.nc)
+      if (!("scheme" in answer))
+        return new AuthenticationFailed({ realm, status: 401, reason: (answer as { reason: string }).reason })
+      return Challenge.toHeaders(state.kind, "credentials", [answer as AuthValue])
+    }
+
     /**
      * The UAC core loop (§8.1.3): 401/407 → retry with credentials (§22.2), a second challenge
      * for the same realm that is not stale → AuthenticationFailed; 3xx → next Contact (§8.1.3.4).
@@ -318,17 +347,19 @@ export const make = (
       seq0: number,
       method: string,
       attempt: (a: Attempt) => Effect.Effect<readonly [SipResponse, SipRequest], UacError>,
+      state: AuthState = authState(),
+      body: Uint8Array = new Uint8Array(0),
     ): Effect.Effect<SipResponse, UacError> =>
       Effect.gen(function* () {
-        const store = yield* ClientCredentials
         let uri = target
         let seq = seq0
-        let auth: ReadonlyArray<Header.Header> = []
-        const nonces = new Map<string, { nonce: string; nc: number }>()
+        const answered = new Set<string>()
         const tried = [Uri.format(target)]
         let redirects = 0
         for (;;) {
-          const [response, sent] = yield* attempt({ uri, seq, auth })
+          const auth = credentialsFor(state, method, uri, body)
+          if (auth instanceof AuthenticationFailed) return yield* auth
+          const [response] = yield* attempt({ uri, seq, auth })
           const status = response.status
           if (status < 300) return response
           if (status === 401 || status === 407) {
@@ -338,25 +369,18 @@ export const make = (
             const realm = chosen === undefined ? undefined : Challenge.param(chosen, "realm")
             if (chosen === undefined || realm === undefined)
               return yield* new AuthenticationFailed({ realm, status, reason: "no usable challenge" })
-            const credential = store.lookup(realm)
-            if (credential === undefined)
+            if (store.lookup(realm) === undefined)
               return yield* new AuthenticationFailed({ realm, status, reason: "no credentials for the realm" })
-            const nonce = Challenge.param(chosen, "nonce")!
-            const previous = nonces.get(realm)
             const stale = Challenge.param(chosen, "stale")?.toLowerCase() === "true"
-            // the same realm challenging again without stale=true: the password is wrong (§22.2)
-            if (previous !== undefined && !stale)
+            // the same realm challenging our answer again without stale=true: the password is wrong (§22.2)
+            if (answered.has(realm) && !stale)
               return yield* new AuthenticationFailed({ realm, status, reason: "credentials rejected" })
-            const nc = previous?.nonce === nonce ? previous.nc + 1 : 1
-            nonces.set(realm, { nonce, nc })
-            const answer = Client.respond(
-              chosen,
-              { ...credential, method, uri: Uri.format(sent.uri), body: sent.body },
-              nc,
-            )
-            if (!("scheme" in answer))
-              return yield* new AuthenticationFailed({ realm, status, reason: (answer as { reason: string }).reason })
-            auth = Challenge.toHeaders(kind, "credentials", [answer as AuthValue])
+            answered.add(realm)
+            const nonce = Challenge.param(chosen, "nonce")
+            if (nonce !== state.nonce) state.nc = 0
+            state.challenge = chosen
+            state.kind = kind
+            state.nonce = nonce
             seq++
             continue
           }
@@ -366,7 +390,7 @@ export const make = (
             redirects++
             tried.push(Uri.format(next))
             uri = next
-            auth = []
+            state.challenge = undefined
             seq++
             continue
           }
@@ -472,9 +496,9 @@ export const make = (
         const d = session.dialog
         d.send({ type: "sendRequest", method: "BYE" })
         const { request, next } = Dialog.request(d.data, "BYE", { seq: d.data.localSeq!, headers: product })
-        // §15.1.1: the session is over once the BYE goes to its transaction
+        // §15.1.1: the session is over once the BYE goes to its transaction; its answer is not awaited
         endSession(session, "local BYE")
-        yield* Effect.ignore(transact(request, next))
+        yield* Effect.sync(() => run(Effect.ignore(transact(request, next))))
       })
 
     const callHandle = (session: Session): Call => ({
@@ -645,9 +669,11 @@ export const make = (
             yield* bye(session)
             return
           }
-          yield* Effect.sleep(interval)
-          elapsed += interval
+          const wait = Math.min(interval, 64 * t1 - elapsed)
+          yield* Effect.sleep(wait)
+          elapsed += wait
           if (session.acked || (session.dialog.state as CallState) === "Terminated") return
+          if (elapsed >= 64 * t1) continue
           if (!tx.respond(ok)) yield* Effect.ignore(tl.sendStateless(ok, tx.destination))
           interval = Math.min(2 * interval, t2)
         }
@@ -875,27 +901,34 @@ export const make = (
         const destination = yield* locate(outOfDialogNext(registrar))
         protocol = destination.protocol
         const contact = Uri.format(contactUri(protocol))
+        const auth = authState()
         const once = (expires: number) =>
-          uacLoop(registrar, seq + 1, "REGISTER", ({ uri, seq: s, auth }) => {
-            seq = s
-            const request = Message.request({
-              method: "REGISTER",
-              uri,
-              headers: [
-                ...proxyRoute(),
-                Header.make(Headers.MaxForwards, 70),
-                Header.make(Headers.From, localParty(tag)),
-                Header.make(Headers.To, { displayName: config.displayName, uri: aor, params: [] }),
-                Header.make(Headers.CallId, callId),
-                Header.make(Headers.CSeq, { seq: s, method: "REGISTER" }),
-                { name: "Contact", value: `<${contact}>` },
-                Header.make(Headers.Expires, expires),
-                ...auth,
-                ...product,
-              ],
-            })
-            return Effect.map(transact(request, outOfDialogNext(uri)), ([r, sent]) => [r, sent] as const)
-          })
+          uacLoop(
+            registrar,
+            seq + 1,
+            "REGISTER",
+            ({ uri, seq: s, auth }) => {
+              seq = s
+              const request = Message.request({
+                method: "REGISTER",
+                uri,
+                headers: [
+                  ...proxyRoute(),
+                  Header.make(Headers.MaxForwards, 70),
+                  Header.make(Headers.From, localParty(tag)),
+                  Header.make(Headers.To, { displayName: config.displayName, uri: aor, params: [] }),
+                  Header.make(Headers.CallId, callId),
+                  Header.make(Headers.CSeq, { seq: s, method: "REGISTER" }),
+                  { name: "Contact", value: `<${contact}>` },
+                  Header.make(Headers.Expires, expires),
+                  ...auth,
+                  ...product,
+                ],
+              })
+              return Effect.map(transact(request, outOfDialogNext(uri)), ([r, sent]) => [r, sent] as const)
+            },
+            auth,
+          )
         /** §10.2.8: 423 Interval Too Brief → retry with Min-Expires */
         const registerFor = (expires: number): Effect.Effect<number, UacError> =>
           Effect.catchTag(
