@@ -2,6 +2,10 @@
  * Fixed-time throughput measurement shared by the benchmarks: warm up, then run `rounds`
  * rounds of `roundMs` each and report the median, so one GC pause or a neighbour's burst
  * on a shared core moves a single round, not the figure.
+ *
+ * Rates are per second of CPU time consumed by this process (user + system, GC threads
+ * included), not of wall-clock time: on cores shared with other work, time spent waiting
+ * for a core would otherwise count against whichever contender was running.
  */
 
 import { setFlagsFromString } from "node:v8"
@@ -20,7 +24,7 @@ export interface Options {
 export const defaults: Options = { warmupMs: 1000, rounds: 5, roundMs: 1000 }
 
 export interface Rate {
-  /** operations per second, median over the rounds */
+  /** operations per CPU second, median over the rounds */
   readonly perSecond: number
   /** bytes per second at that median round */
   readonly bytesPerSecond: number
@@ -37,6 +41,7 @@ const runFor = (c: Contender, ms: number): { ops: number; bytes: number; elapsed
   collect()
   let ops = 0
   let bytes = 0
+  const cpu = process.cpuUsage()
   const start = performance.now()
   const deadline = start + ms
   let now = start
@@ -46,7 +51,8 @@ const runFor = (c: Contender, ms: number): { ops: number; bytes: number; elapsed
     ops += c.batch
     now = performance.now()
   }
-  return { ops, bytes, elapsed: (now - start) / 1000 }
+  const used = process.cpuUsage(cpu)
+  return { ops, bytes, elapsed: (used.user + used.system) / 1e6 }
 }
 
 /**
