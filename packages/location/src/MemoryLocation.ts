@@ -44,7 +44,7 @@ export const make = (options: Options = {}) =>
         (now): Effect.Effect<UpdateResult, RegistrationConflict | InvalidChange> => {
           // synchronous from read to write: no other fiber can interleave (§10.3 step 7 atomicity)
           const current = list(table.get(aor))
-          const result = apply(current, changes, now)
+          const result = apply(current, changes, now - origin)
           if (result._tag === "InvalidChange") return Effect.fail(result)
           if (result._tag === "Refused")
             return Effect.fail(new RegistrationConflict({ aor, conflicts: result.conflicts }))

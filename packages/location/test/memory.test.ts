@@ -23,4 +23,18 @@ describe("MemoryLocation", () => {
       expect(yield* loc.size).toEqual({ aors: 0, bindings: 0 })
     }).pipe(Effect.provide(MemoryLocation.layer({ sweepInterval: "10 seconds", sweepSlice: 7 }))),
   )
+
+  it.effect("§10.3 step 8 binding expiry is on the Clock's epoch when the service starts at a real time", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(1_795_000_000_000) // a wall-clock epoch, not 0
+      const loc = yield* MemoryLocation.make()
+      const aor = Aor.fromString("sip:bob@example.com") as Aor.Aor
+      const r = yield* loc.update(aor, Registration.contacts("c1", 1, [{ contact: "sip:bob@192.0.2.4", expires: 60 }]))
+      expect(r.bindings[0]!.expiresAt).toBe(1_795_000_060_000)
+      yield* TestClock.adjust("59 seconds")
+      expect(yield* loc.lookup(aor)).toHaveLength(1)
+      yield* TestClock.adjust("1 second")
+      expect(yield* loc.lookup(aor)).toHaveLength(0)
+    }),
+  )
 })
