@@ -75,7 +75,8 @@ const fastVia = (raw: string): RawVia | undefined => {
     if (colon === sentBy.length - 1 || port > 65535) return undefined
   }
   const params = semi < 0 ? "" : raw.slice(semi)
-  if (/[A-Z\s"]/.test(params)) return undefined // unusual spelling: take the careful path
+  // whitespace, quotes or upper-case parameter names: take the careful path
+  if (/[\s"]|;[^=;]*[A-Z]/.test(params)) return undefined
   const param = (name: string): string | undefined => {
     const i = params.indexOf(`;${name}=`)
     if (i < 0) return undefined
