@@ -124,11 +124,14 @@ const uriParam: fc.Arbitrary<Param> = fc.oneof(
   host.map((h): Param => ["maddr", h]),
   fc.constant<Param>(["lr", null]),
 )
+const KNOWN_URI_PARAMS = ["transport", "user", "method", "ttl", "maddr", "lr"]
+// other-param (§25.1): any pname but those with a grammar of their own
 const otherUriParam: fc.Arbitrary<Param> = fc
   .tuple(
     escapable(UNRESERVED + PARAM_UNRESERVED, 1, 8),
     fc.option(escapable(UNRESERVED + PARAM_UNRESERVED, 1, 10), { nil: null }),
   )
+  .filter(([n]) => !KNOWN_URI_PARAMS.includes(decodeEscapes(n).toLowerCase()))
   .map(([n, v]): Param => [n, v])
 
 const uriHeader: fc.Arbitrary<Param> = fc
@@ -188,6 +191,7 @@ const telParam: fc.Arbitrary<Param> = fc.oneof(
   // pname = 1*( alphanum / "-" ) (RFC 3966 §3)
   fc
     .tuple(chars(ALPHANUM + "-", 1, 8), fc.option(chars(ALPHANUM + "-", 1, 8), { nil: null }))
+    .filter(([n]) => !["ext", "isub", "phone-context"].includes(n.toLowerCase()))
     .map(([n, v]): Param => [n, v]),
 )
 
