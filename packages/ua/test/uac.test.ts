@@ -140,6 +140,46 @@ describe("§8.1 UAC core and §13.2 INVITE client", () => {
   )
 })
 
+describe("§22.3 INVITE through an authenticating proxy", () => {
+  it.effect("§22.3 407 to an INVITE: the transaction ACKs it; the retry carries Proxy-Authorization, CSeq + 1", () =>
+    Effect.gen(function* () {
+      const { alice, carol, target } = yield* setup(UserAgent.credentials({ username: "alice", password: "secret" }))
+      const auth = Authenticator.make({ realm: "example.com", secret: new Uint8Array(32).fill(1), kind: "proxy" })
+      const fiber = yield* Effect.forkChild(Effect.scoped(Effect.map(alice.ua.call(target, offer), (c) => c.id)))
+      yield* settle
+      const first = carol.requests("INVITE")[0]!
+      const challenge = Effect.runSync(auth.challenge())
+      yield* carol.transport.send(
+        Message.response(first, 407, undefined, {
+          toTag: "p",
+          headers: Challenge.toHeaders("proxy", "challenge", challenge),
+        }),
+        alice.to,
+      )
+      yield* settle
+      expect(toTags(carol.requests("ACK"))).toEqual(["p"])
+      const second = carol.requests("INVITE")[1]!
+      expect(Message.cseq(second)).toEqual({ seq: 2, method: "INVITE" })
+      expect(Message.callId(second)).toBe(Message.callId(first))
+      expect(Message.fromTag(second)).toBe(Message.fromTag(first))
+      const verified = Effect.runSync(
+        Effect.provideService(auth.verify(second), Credentials, fromRecord({ "example.com": { alice: "secret" } })),
+      )
+      expect(verified._tag).toBe("Ok")
+      yield* carol.transport.send(
+        Message.response(second, 200, undefined, {
+          toTag: "ok",
+          headers: [{ name: "Contact", value: `<sip:carol@${carol.address}:${carol.port}>` }],
+        }),
+        alice.to,
+      )
+      yield* settle
+      expect((yield* Fiber.join(fiber)).remoteTag).toBe("ok")
+      expect(toTags(carol.requests("ACK"))).toEqual(["p", "ok"])
+    }),
+  )
+})
+
 // ---- a tiny registrar over the TransactionLayer (§10.3, with digest from @sipfx/auth) ----
 
 const registrar = (
