@@ -191,6 +191,8 @@ abstract class Tx {
   lastResponse: SipResponse | undefined = undefined
   /** events raised while this transaction runs actions, processed in order afterwards */
   pending: Array<readonly [string, SipRequest | SipResponse | TransportError | undefined]> | undefined = undefined
+  /** a zero-length timer started by the current step (D, I, J, K on reliable transports) */
+  immediate: string | undefined = undefined
   busy = false
   alive = true
 
@@ -265,7 +267,10 @@ class Engine {
   readonly serverCancels = new Map<string, ServerTx>()
   readonly tables: ReadonlyArray<Compiled.Table>
   readonly queue = new TimerQueue<Tx>()
-  outbox: Array<readonly [SipRequest | SipResponse, Destination, Tx | undefined]> = []
+  /** queued sends as flat triples (message, destination, transaction): no tuple per message */
+  outbox: Array<SipRequest | SipResponse | Destination | Tx | undefined> = []
+  /** the drained outbox, reused as the next one */
+  spare: Array<SipRequest | SipResponse | Destination | Tx | undefined> = []
   serveHandler: ((tx: ServerTransaction) => void) | undefined = undefined
   strayHandler: ((stray: Stray) => void) | undefined = undefined
   /** set while the pump fiber waits; calling it resumes the fiber */
@@ -296,12 +301,12 @@ class Engine {
   private receiveResponse(response: SipResponse, source: Source): void {
     const via = Raw.topViaValue(response)
     const branch = via === undefined ? undefined : Raw.branchOf(via)
-    const cseq = Raw.cseq(response)
+    const method = Raw.cseqMethod(response)
     let tx: ClientTx | undefined
     // §17.1.3: the branch of the top Via and the CSeq method
-    if (branch !== undefined && cseq !== undefined) {
-      tx = cseq.method === "CANCEL" ? this.clientCancels.get(branch) : this.clients.get(branch)
-      if (tx !== undefined && tx.request.method !== cseq.method) tx = undefined
+    if (branch !== undefined && method !== undefined) {
+      tx = method === "CANCEL" ? this.clientCancels.get(branch) : this.clients.get(branch)
+      if (tx !== undefined && tx.request.method !== method) tx = undefined
     }
     if (tx === undefined) {
       this.strayHandler?.({ _tag: "Response", response, source })
@@ -425,6 +430,12 @@ class Engine {
       this.terminate(tx)
       return
     }
+    const immediate = tx.immediate
+    if (immediate !== undefined) {
+      tx.immediate = undefined
+      this.dispatch(tx, immediate, undefined)
+      return
+    }
     const pending = tx.pending
     if (pending !== undefined && pending.length > 0) {
       const [event, msg] = pending.shift()!
@@ -438,7 +449,8 @@ class Engine {
         this.cancelTimer(tx, step.timer)
         if (step.ms <= 0) {
           // D, I, J, K are zero on reliable transports: they fire right after this step
-          ;(tx.pending ??= []).push([step.event, undefined])
+          if (tx.immediate === undefined) tx.immediate = step.event
+          else (tx.pending ??= []).push([step.event, undefined])
           return
         }
         const deadline = this.clock.currentTimeMillisUnsafe() + step.ms
@@ -532,8 +544,8 @@ class Engine {
   // -- the pump: sends and timers --
 
   private enqueue(message: SipRequest | SipResponse, destination: Destination, tx: Tx | undefined): void {
-    this.outbox.push([message, destination, tx])
-    if (this.outbox.length === 1) this.poke()
+    this.outbox.push(message, destination, tx)
+    if (this.outbox.length === 3) this.poke()
   }
 
   private poke(): void {
@@ -568,7 +580,7 @@ class Engine {
       serverTransactions: this.servers.size + this.serverCancels.size,
       timers: this.queue.armed,
       timerEntries: this.queue.size,
-      outbox: this.outbox.length,
+      outbox: this.outbox.length / 3,
     }
   }
 }
@@ -579,15 +591,19 @@ const pump = (engine: Engine, transport: Transport["Service"]): Effect.Effect<ne
     for (;;) {
       while (engine.outbox.length > 0) {
         const batch = engine.outbox
-        engine.outbox = []
-        for (let i = 0; i < batch.length; i++) {
-          const [message, destination, tx] = batch[i]!
+        engine.outbox = engine.spare
+        for (let i = 0; i < batch.length; i += 3) {
+          const message = batch[i] as SipRequest | SipResponse
+          const destination = batch[i + 1] as Destination
+          const tx = batch[i + 2] as Tx | undefined
           const exit = yield* Effect.exit(transport.send(message, destination))
           if (Exit.isFailure(exit)) {
             const error = exit.cause.reasons.find((r) => r._tag === "Fail")
             if (error !== undefined) engine.transportFailed(tx, error.error as TransportError)
           }
         }
+        batch.length = 0
+        engine.spare = batch
       }
       const next = engine.fireDue()
       if (engine.outbox.length > 0) continue

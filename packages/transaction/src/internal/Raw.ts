@@ -201,6 +201,16 @@ export const cseq = (m: SipMessage): RawCSeq | undefined => {
   return { seq, method }
 }
 
+/** the CSeq method alone (response matching, §17.1.3): no object allocated */
+export const cseqMethod = (m: SipMessage): string | undefined => {
+  const value = first(m, "CSeq")
+  if (value === undefined) return undefined
+  const space = value.lastIndexOf(" ")
+  const method = space < 0 ? "" : value.slice(space + 1)
+  if (method.length === 0 || method.indexOf("\t") >= 0) return cseq(m)?.method
+  return method
+}
+
 /** the `tag` parameter of a From/To value (outside the <> of a name-addr) */
 export const tag = (value: string | undefined): string | undefined => {
   if (value === undefined) return undefined
