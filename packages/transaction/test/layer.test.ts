@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import type { SipMessage, SipRequest, SipResponse } from "@sipfx/message"
 import { Network } from "@sipfx/simnet"
 import { type Destination, type Inbound, Transport } from "@sipfx/transport"
-import { Effect, Result } from "effect"
+import { Effect, Fiber, Result, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { TransactionLayer } from "../src/index.ts"
 import * as F from "./fixtures.ts"
@@ -356,6 +356,106 @@ describe("TransactionLayer timers on TestClock", () => {
       })
       const response = yield* layer.request(F.request({ method: "OPTIONS" }), toPeer)
       expect(response.status).toBe(200)
+    }),
+  )
+
+  it.effect("§17.1.2.2 a transport error terminates a non-INVITE client and informs the TU", () =>
+    Effect.gen(function* () {
+      const { layer } = yield* setup("TCP")
+      const errors: Array<string> = []
+      let terminated = 0
+      const tx = Result.getOrThrow(
+        layer.sendRequest(
+          F.request({ method: "OPTIONS" }),
+          { protocol: "TCP", address: "127.0.0.1", port: 9 },
+          {
+            onResponse: () => {},
+            onTransportError: (e) => errors.push(e.reason),
+            onTerminated: () => terminated++,
+          },
+        ),
+      )
+      yield* settle
+      expect(errors).toEqual(["Refused"])
+      expect(tx.state).toBe("Terminated")
+      expect(terminated).toBe(1)
+      expect(layer.stats()).toMatchObject({ clientTransactions: 0, timers: 0 })
+    }),
+  )
+
+  it.effect("RFC 6026 §8.8 an INVITE server informs the TU of a transport error and stays in its state", () =>
+    Effect.gen(function* () {
+      const network = yield* Network.make({ seed: 1 })
+      const ua = yield* network.endpoint({ name: "ua", protocol: "TCP" })
+      const layer = yield* TransactionLayer.make().pipe(Effect.provideService(Transport, ua))
+      const errors: Array<string> = []
+      let tx: TransactionLayer.ServerTransaction | undefined
+      yield* layer.serve((t) => {
+        tx = t
+        t.listen({ onTransportError: (e) => errors.push(e.reason) })
+      })
+      const point = ua.listenPoints[0]!
+      // the peer's endpoint is gone by the time the response is sent: the connection is refused
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const peer = yield* network.endpoint({ name: "peer", protocol: "TCP" })
+          yield* peer.send(F.request({ method: "INVITE" }), {
+            protocol: "TCP",
+            address: point.address,
+            port: point.port,
+          })
+        }),
+      )
+      tx!.respond(F.response(tx!.request, 486, "s"))
+      yield* settle
+      expect(errors).toEqual(["Refused"])
+      expect(tx!.state).toBe("Completed")
+      yield* TestClock.adjust(32_000)
+      expect(tx!.state).toBe("Terminated")
+      expect(layer.stats()).toMatchObject({ serverTransactions: 0, timers: 0 })
+    }),
+  )
+
+  it.effect("§17.2.3 RFC 2543 requests (no magic cookie) match by Request-URI, tags, Call-ID, CSeq and Via", () =>
+    Effect.gen(function* () {
+      const { layer, peer, arrivals, toUa } = yield* setup()
+      const txs: Array<TransactionLayer.ServerTransaction> = []
+      yield* layer.serve((t) => {
+        txs.push(t)
+        t.respond(F.response(t.request, 404, "s"))
+      })
+      // no rport: §18.2.2 answers to the source address and the port in Via
+      const via = `SIP/2.0/UDP old.example.com:${peer.listenPoints[0]!.port}`
+      const invite = F.request({ method: "INVITE", via, callId: "old-1@example.com" })
+      yield* peer.send(invite, toUa)
+      yield* peer.send(invite, toUa)
+      yield* settle
+      expect(txs.length).toBe(1)
+      expect(arrivals.length).toBe(2) // the 404 and its copy for the retransmission
+      const ack = {
+        ...invite,
+        method: "ACK",
+        headers: invite.headers.map((h) => (h.name === "CSeq" ? { name: "CSeq", value: "1 ACK" } : h)),
+      }
+      yield* peer.send(ack, toUa)
+      yield* settle
+      expect(txs[0]!.state).toBe("Confirmed")
+      // a different Call-ID is a different transaction
+      yield* peer.send(F.request({ method: "INVITE", via, callId: "old-2@example.com" }), toUa)
+      yield* settle
+      expect(txs.length).toBe(2)
+    }),
+  )
+
+  it.effect("§17.2.3 serverTransactions: the Stream form of serve", () =>
+    Effect.gen(function* () {
+      const { layer, peer, toUa } = yield* setup()
+      const fiber = yield* layer.serverTransactions.pipe(Stream.take(2), Stream.runCollect, Effect.forkChild)
+      yield* settle
+      yield* peer.send(F.request({ method: "OPTIONS" }), toUa)
+      yield* peer.send(F.request({ method: "MESSAGE" }), toUa)
+      const txs = yield* Fiber.join(fiber)
+      expect(Array.from(txs).map((t) => t.request.method)).toEqual(["OPTIONS", "MESSAGE"])
     }),
   )
 })
