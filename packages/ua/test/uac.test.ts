@@ -140,6 +140,52 @@ describe("§8.1 UAC core and §13.2 INVITE client", () => {
   )
 })
 
+describe("§8.1.2 outbound proxy and §8.1.3.4 redirect settings", () => {
+  it.effect(
+    "§8.1.2 an outbound proxy is a pre-loaded ;lr Route: the request goes there, the Request-URI stays the target",
+    () =>
+      Effect.gen(function* () {
+        const network = yield* Network.make({ seed: 4 })
+        const proxy = yield* peer(network, "proxy")
+        const alice = yield* simUa(network, "alice", {
+          aor: "sip:alice@example.com",
+          outboundProxy: `sip:${proxy.address}:${proxy.port};lr`,
+        })
+        const f = yield* Effect.forkChild(alice.ua.message("sip:bob@127.0.0.1:9", "via proxy"))
+        yield* settle
+        const m = proxy.requests("MESSAGE")[0]!
+        expect(m.uri._tag === "SipUri" && m.uri.port).toBe(9)
+        expect(Message.headerValues(m, "Route")).toEqual([`<sip:${proxy.address}:${proxy.port};lr>`])
+        yield* proxy.transport.send(Message.response(m, 200, undefined, { toTag: "b" }), alice.to)
+        yield* settle
+        expect((yield* Fiber.join(f)).status).toBe(200)
+      }),
+  )
+
+  it.effect("§8.1.3.4 with maxRedirects 0 a 3xx is a RequestFailed carrying the response", () =>
+    Effect.gen(function* () {
+      const network = yield* Network.make({ seed: 4 })
+      const carol = yield* peer(network, "carol")
+      const alice = yield* simUa(network, "alice", { aor: "sip:alice@example.com", maxRedirects: 0 })
+      const f = yield* Effect.forkChild(Effect.flip(alice.ua.message(`sip:carol@${carol.address}:${carol.port}`, "x")))
+      yield* settle
+      const m = carol.requests("MESSAGE")[0]!
+      yield* carol.transport.send(
+        Message.response(m, 302, undefined, {
+          toTag: "r",
+          headers: [{ name: "Contact", value: "<sip:dave@127.0.0.1:9>" }],
+        }),
+        alice.to,
+      )
+      yield* settle
+      const error = yield* Fiber.join(f)
+      expect(error._tag).toBe("RequestFailed")
+      if (error._tag === "RequestFailed") expect(error.status).toBe(302)
+      expect(carol.requests("MESSAGE").length).toBe(1)
+    }),
+  )
+})
+
 describe("§22.3 INVITE through an authenticating proxy", () => {
   it.effect("§22.3 407 to an INVITE: the transaction ACKs it; the retry carries Proxy-Authorization, CSeq + 1", () =>
     Effect.gen(function* () {
