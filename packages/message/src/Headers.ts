@@ -3,7 +3,7 @@
  * A `HeaderDef<A>` names a header, says whether it is a comma-separated list (one `Header`
  * per element after parsing) or single-valued, and parses/formats its typed value.
  */
-import { fail, isFail, quote } from "./internal/Chars.ts"
+import { fail, isFail, quote, skipWs } from "./internal/Chars.ts"
 import * as G from "./internal/Grammar.ts"
 import type * as M from "./Model.ts"
 import type { AuthValue, ContactValue, EventValue, MediaType, NameAddr, Param } from "./Model.ts"
@@ -25,8 +25,10 @@ export interface HeaderDef<A> {
   readonly eager: boolean
   /** parses one (already split) value; throws `HeaderError` */
   readonly parse: (value: string) => A
-  /** the grammar behind `parse`; throws a lightweight internal signal (used on the receive path) */
+  /** the grammar behind `parse`; throws a lightweight internal signal (used by lazy typed access) */
   readonly grammar: (value: string) => A
+  /** `grammar` on the range `s[a, b)` of a larger string: the receive path parses values in place */
+  readonly scan: (s: string, a: number, b: number) => A
   readonly format: (value: A) => string
 }
 
@@ -79,7 +81,8 @@ interface Options<A> {
 
 const all: Array<HeaderDef<unknown>> = []
 
-const define = <A>(name: string, parse: (value: string) => A, options: Options<A> = {}): HeaderDef<A> => {
+const define = <A>(name: string, scan: G.Scanner<A>, options: Options<A> = {}): HeaderDef<A> => {
+  const parse = (value: string): A => scan(value, 0, value.length)
   const def: HeaderDef<A> = {
     name,
     compact: options.compact,
@@ -87,6 +90,7 @@ const define = <A>(name: string, parse: (value: string) => A, options: Options<A
     single: options.single ?? !(options.list ?? false),
     eager: options.eager ?? false,
     grammar: parse,
+    scan,
     parse: (value) => {
       try {
         return parse(value)
@@ -101,13 +105,19 @@ const define = <A>(name: string, parse: (value: string) => A, options: Options<A
   return def
 }
 
-const text = (v: string): string => v
+/** A scanner for a grammar written over a whole string (rare headers): slices the range first. */
+const whole =
+  <A>(parse: (value: string) => A): G.Scanner<A> =>
+  (s, a, b) =>
+    parse(a === 0 && b === s.length ? s : s.slice(a, b))
+
+const text: G.Scanner<string> = (s, a, b) => s.slice(a, b)
 const tokenList = { list: true, single: false } as const
 const formatTP = (p: ParamValue): string => p.value + formatParams(p.params)
 const formatMedia = (m: MediaType): string => `${m.type}/${m.subtype}${formatParams(m.params)}`
-const absoluteNameAddr = (v: string): NameAddr => {
-  if (v.trim().charCodeAt(0) !== 60) fail("'<' expected", 0)
-  return G.nameAddr(v)
+const absoluteNameAddr: G.Scanner<NameAddr> = (s, a, b) => {
+  if (s.charCodeAt(skipWs(s, a, b)) !== 60) fail("'<' expected", a)
+  return G.nameAddr(s, a, b)
 }
 
 // ---- RFC 3261 §20 ----
@@ -116,7 +126,7 @@ export const AcceptEncoding = define("Accept-Encoding", G.tokenParams, { ...toke
 export const AcceptLanguage = define("Accept-Language", G.tokenParams, { ...tokenList, format: formatTP })
 export const AlertInfo = define("Alert-Info", absoluteNameAddr, { ...tokenList, format: formatNameAddr })
 export const Allow = define("Allow", G.token, tokenList)
-export const AuthenticationInfo = define("Authentication-Info", (v) => G.authParams(v, 0, v.length), {
+export const AuthenticationInfo = define("Authentication-Info", G.authParams, {
   format: (ps) =>
     ps.map(([n, v]) => `${n}=${TOKEN_PARAMS.has(n.toLowerCase()) || n === "qop" ? v : quote(v)}`).join(", "),
 })
@@ -140,7 +150,7 @@ export const ContentLength = define("Content-Length", G.uint(2147483647, "Conten
 export const ContentType = define("Content-Type", G.mediaType, { compact: "c", eager: true, format: formatMedia })
 export const CSeq = define<M.CSeq>("CSeq", G.cseq, { eager: true, format: (c) => `${c.seq} ${c.method}` })
 // biome-ignore lint/suspicious/noShadowRestrictedNames: definitions are named after their header
-export const Date = define("Date", G.date, {
+export const Date = define("Date", whole(G.date), {
   eager: true,
   format: (ms) => new globalThis.Date(ms).toUTCString(),
 })
@@ -178,11 +188,11 @@ export const Subject = define("Subject", text, { compact: "s" })
 export const Supported = define("Supported", G.token, { ...tokenList, compact: "k" })
 export const Timestamp = define<Timestamp>(
   "Timestamp",
-  (v) => {
+  whole((v) => {
     const m = /^\s*(\d+(?:\.\d*)?)(?:[ \t]+(\d+(?:\.\d*)?))?\s*$/.exec(v)
     if (m === null) return fail("Timestamp: digits expected", 0)
     return { value: m[1]!, delay: m[2] }
-  },
+  }),
   { format: (t) => (t.delay === undefined ? t.value : `${t.value} ${t.delay}`) },
 )
 export const To = define<NameAddr>("To", G.nameAddr, { compact: "t", eager: true, format: formatNameAddr })
@@ -196,7 +206,7 @@ export const Via = define<M.Via>("Via", G.via, {
   format: (v) =>
     `${v.protocol}/${v.version}/${v.transport} ${v.host}${v.port !== undefined ? `:${v.port}` : ""}${formatParams(v.params)}`,
 })
-export const Warning = define("Warning", G.warning, {
+export const Warning = define("Warning", whole(G.warning), {
   ...tokenList,
   format: (w) => `${w.code} ${w.agent} ${quote(w.text)}`,
 })
@@ -217,7 +227,7 @@ export const SubscriptionState = define<M.SubscriptionState>("Subscription-State
 /** RFC 3262 §7.1 */
 export const RSeq = define("RSeq", G.uint(4294967295, "RSeq"))
 /** RFC 3262 §7.2 */
-export const RAck = define<M.RAck>("RAck", G.rack, { format: (r) => `${r.rseq} ${r.cseq} ${r.method}` })
+export const RAck = define<M.RAck>("RAck", whole(G.rack), { format: (r) => `${r.rseq} ${r.cseq} ${r.method}` })
 /** RFC 3327 */
 export const Path = define<NameAddr>("Path", G.nameAddr, { list: true, single: false, format: formatNameAddr })
 /** RFC 3608 */
@@ -268,35 +278,31 @@ for (const def of all) {
   }
 }
 
+/**
+ * Receive-path name table: candidates bucketed by length and first letter, so a lookup is
+ * one array read and a case-folding compare, with no string made for the name.
+ */
 interface Candidate {
-  readonly spelling: string
   readonly lower: string
   readonly info: NameInfo
 }
-const byShape = new Map<number, Array<Candidate>>()
-for (const [lower, info] of byLower) {
-  const key = lower.length * 128 + lower.charCodeAt(0)
-  const list = byShape.get(key) ?? []
-  list.push({ spelling: lower.length === 1 ? lower : info.name, lower, info })
-  byShape.set(key, list)
-}
+const shape = (length: number, first: number): number => length * 32 + (first & 31)
+const byShape: Array<Array<Candidate> | undefined> = []
+for (const [lower, info] of byLower) (byShape[shape(lower.length, lower.charCodeAt(0))] ??= []).push({ lower, info })
 
-/** `lookup` for the name in `s[a, b)`, without slicing it out (receive path). */
+/**
+ * `lookup` for the name in `s[a, b)` (token characters only), without slicing it out.
+ * `x | 32` folds ASCII letters to lower case and leaves the digits and `-` of header names as
+ * they are (§7.3.1: names are case-insensitive).
+ */
 export const lookupAt = (s: string, a: number, b: number): NameInfo | undefined => {
-  const list = byShape.get((b - a) * 128 + (s.charCodeAt(a) | 32))
+  const n = b - a
+  const list = byShape[shape(n, s.charCodeAt(a))]
   if (list === undefined) return undefined
   for (let k = 0; k < list.length; k++) {
     const c = list[k]!
-    if (s.startsWith(c.spelling, a)) return c.info
-  }
-  for (let k = 0; k < list.length; k++) {
-    const c = list[k]!
     let i = 0
-    const n = b - a
-    for (; i < n; i++) {
-      const x = s.charCodeAt(a + i)
-      if ((x >= 65 && x <= 90 ? x | 32 : x) !== c.lower.charCodeAt(i)) break
-    }
+    while (i < n && (s.charCodeAt(a + i) | 32) === c.lower.charCodeAt(i)) i++
     if (i === n) return c.info
   }
   return undefined

@@ -10,8 +10,8 @@ import { isAscii } from "node:buffer"
 import { Effect } from "effect"
 import * as HeaderCache from "./HeaderCache.ts"
 import * as Headers from "./Headers.ts"
-import { isFail, scanToken } from "./internal/Chars.ts"
-import { splitList } from "./internal/Grammar.ts"
+import { isFail, isWsp, scanToken, skipWs, skipWsBack } from "./internal/Chars.ts"
+import { elementEnd } from "./internal/Grammar.ts"
 import type { CSeq, Header, NameAddr, SipMessage, Uri, Via } from "./Model.ts"
 import { ParseError, type PartialMessage } from "./ParseError.ts"
 import { parseRange } from "./Uri.ts"
@@ -83,6 +83,7 @@ const CALL_ID: unknown = Headers.CallId
 const CSEQ: unknown = Headers.CSeq
 const FROM: unknown = Headers.From
 const TO: unknown = Headers.To
+const CONTENT_LENGTH: unknown = Headers.ContentLength
 
 /** Parses one message from `bytes` (a whole datagram, or one framed stream message). Never throws. */
 export const parse = (bytes: Uint8Array, options?: Options): Result => {
@@ -186,66 +187,41 @@ const parseInto = (bytes: Uint8Array, stream: boolean, st: State): Result => {
     const n1 = scanToken(s, i, headEnd)
     let j = n1
     while (s.charCodeAt(j) === 32 || s.charCodeAt(j) === 9) j++
-    let e = s.indexOf("\r\n", j)
+    let e = crlf(s, j)
     if (e < 0 || e > headEnd) e = headEnd
     if (n1 === i || s.charCodeAt(j) !== 58 || j >= e) {
       st.fail(n1 === i ? "header name expected" : "':' expected after header name", lineStart)
-      // skip this line and its continuation lines
-      while (e < headEnd && (s.charCodeAt(e + 2) === 32 || s.charCodeAt(e + 2) === 9)) {
-        e = s.indexOf("\r\n", e + 2)
-        if (e < 0 || e > headEnd) e = headEnd
-      }
-      i = e + 2
+      i = skipContinuations(s, e, headEnd) + 2
       continue
     }
-    let folded = false
-    while (e < headEnd && (s.charCodeAt(e + 2) === 32 || s.charCodeAt(e + 2) === 9)) {
-      folded = true
-      e = s.indexOf("\r\n", e + 2)
-      if (e < 0 || e > headEnd) e = headEnd
-    }
+    const folded = e < headEnd && isWsp(s.charCodeAt(e + 2))
+    if (folded) e = skipContinuations(s, e, headEnd)
     i = e + 2
-    // trim LWS around the value
-    let v0 = j + 1
-    let v1 = e
-    let value: string
-    if (folded) {
-      value = s.slice(v0, v1).replace(FOLD, " ").trim()
-    } else {
-      while (v0 < v1 && (s.charCodeAt(v0) === 32 || s.charCodeAt(v0) === 9)) v0++
-      while (v1 > v0 && (s.charCodeAt(v1 - 1) === 32 || s.charCodeAt(v1 - 1) === 9)) v1--
-      value = s.slice(v0, v1)
+    // the value, LWS-trimmed; parsed in place in `s` unless it had to be rewritten
+    let src = s
+    let v0 = skipWs(s, j + 1, e)
+    let v1 = skipWsBack(s, v0, e)
+    if (folded || hasHigh) {
+      src = rewrittenValue(s, v0, v1, folded, hasHigh)
+      v0 = 0
+      v1 = src.length
     }
-    if (hasHigh) value = utf8(value)
     const info = Headers.lookupAt(s, lineStart, n1)
     if (info === undefined) {
-      headers.push(new HeaderCache.CachedHeader(s.slice(lineStart, n1), value))
+      headers.push(new HeaderCache.CachedHeader(s.slice(lineStart, n1), src.slice(v0, v1)))
       continue
     }
     const def = info.def!
-    const name = info.name
-    if (def.list && value.indexOf(",") >= 0) {
-      const parts = splitList(value)
-      for (let k = 0; k < parts.length; k++) {
-        const part = parts[k]!
-        if (part === "") {
-          if (def.eager) st.fail(`empty element in ${name} list`, lineStart, name)
-          continue
-        }
-        addHeader(st, headers, def, name, part, lineStart)
-      }
+    if (def.list) {
+      addList(st, headers, def, info.name, src, v0, v1, lineStart)
       continue
     }
-    if (def.eager && def.name === "Content-Length") {
+    const h = addHeader(st, headers, def, info.name, src, v0, v1, lineStart)
+    if (def === CONTENT_LENGTH) {
       // RFC 4475 §3.3.9: several Content-Length values make framing ambiguous
-      if (contentLength >= 0) st.fail("multiple Content-Length values", lineStart, name)
-      const h = addHeader(st, headers, def, name, value, lineStart)
-      const cl = h === undefined ? undefined : (HeaderCache.get(h) as number | undefined)
-      if (cl !== undefined) contentLength = cl
-      else contentLength = 0
-      continue
+      if (contentLength >= 0) st.fail("multiple Content-Length values", lineStart, info.name)
+      contentLength = h === undefined ? 0 : (HeaderCache.get(h) as number)
     }
-    addHeader(st, headers, def, name, value, lineStart)
   }
 
   // §8.2 / RFC 4475 §3.1.2.17-18: CSeq method must match the request method
@@ -272,20 +248,81 @@ const parseInto = (bytes: Uint8Array, stream: boolean, st: State): Result => {
   return { _tag: "Ok", message, consumed: bodyEnd }
 }
 
+/** Index of the CRLF ending the field whose first line ends at `e`: continuation lines start with LWS (§7.3.1). */
+const skipContinuations = (s: string, e: number, headEnd: number): number => {
+  while (e < headEnd && isWsp(s.charCodeAt(e + 2))) {
+    e = crlf(s, e + 2)
+    if (e < 0 || e > headEnd) e = headEnd
+  }
+  return e
+}
+
+/**
+ * Index of the first CRLF at or after `i`, or -1. Searches for the LF alone (a much cheaper
+ * search than for the pair); a bare LF is field content, not a line end (§7.3.1).
+ */
+const crlf = (s: string, i: number): number => {
+  let k = s.indexOf("\n", i)
+  while (k >= 0 && (k === i || s.charCodeAt(k - 1) !== 13)) k = s.indexOf("\n", k + 1)
+  return k < 0 ? -1 : k - 1
+}
+
+/** A value that cannot be parsed in place: folded lines joined with one SP (§7.3.1), UTF-8 decoded. */
+const rewrittenValue = (s: string, v0: number, v1: number, folded: boolean, hasHigh: boolean): string => {
+  let value = s.slice(v0, v1)
+  if (folded) value = value.replace(FOLD, " ").trim()
+  return hasHigh ? utf8(value) : value
+}
+
+/**
+ * One field per element of a list header (§7.3.1). Empty elements are dropped, and are an
+ * error in a header the receive path validates; a value without a top-level comma is one field.
+ */
+const addList = (
+  st: State,
+  headers: Array<Header>,
+  def: Headers.HeaderDef<unknown>,
+  name: string,
+  src: string,
+  a: number,
+  b: number,
+  offset: number,
+): void => {
+  const comma = src.indexOf(",", a)
+  let end = comma < 0 || comma >= b ? b : elementEnd(src, a, b)
+  if (end === b) {
+    addHeader(st, headers, def, name, src, a, b, offset)
+    return
+  }
+  let start = a
+  for (;;) {
+    const e0 = skipWs(src, start, end)
+    const e1 = skipWsBack(src, e0, end)
+    if (e0 < e1) addHeader(st, headers, def, name, src, e0, e1, offset)
+    else if (def.eager) st.fail(`empty element in ${name} list`, offset, name)
+    if (end === b) return
+    start = end + 1
+    end = elementEnd(src, start, b)
+  }
+}
+
+/** Appends the field `src[a, b)`; validates it and caches its typed value when the receive path checks it. */
 const addHeader = (
   st: State,
   headers: Array<Header>,
   def: Headers.HeaderDef<unknown>,
   name: string,
-  value: string,
+  src: string,
+  a: number,
+  b: number,
   offset: number,
 ): Header | undefined => {
-  const h = new HeaderCache.CachedHeader(name, value)
+  const h = new HeaderCache.CachedHeader(name, src.slice(a, b))
   headers.push(h)
   if (!def.eager) return h
   let typed: unknown
   try {
-    typed = def.grammar(value)
+    typed = def.scan(src, a, b)
   } catch (e) {
     if (!isFail(e)) throw e
     st.fail(`${name}: ${e.reason}`, offset, name)

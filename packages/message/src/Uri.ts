@@ -179,6 +179,7 @@ const parseSip = (s: string, a: number, b: number, scheme: "sip" | "sips", allow
   let user: string | undefined
   let password: string | undefined
   let i = a
+  // the native search may run past `b` (to the next '@' in the message): still far cheaper than a loop
   const at = s.indexOf("@", a)
   if (at >= 0 && at < b) {
     const u1 = scan(s, a, at, USER)

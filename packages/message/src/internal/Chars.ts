@@ -115,6 +115,16 @@ export const scanQuoted = (s: string, i: number, end: number): number => {
   return fail("unterminated quoted-string", i)
 }
 
+/** Skips SP / HTAB backwards from `b`; returns the new end (not below `a`). */
+export const skipWsBack = (s: string, a: number, b: number): number => {
+  while (b > a) {
+    const c = s.charCodeAt(b - 1)
+    if (c !== 32 && c !== 9) break
+    b--
+  }
+  return b
+}
+
 /** Removes the quotes and quoted-pair backslashes of a quoted-string slice. */
 export const unquote = (q: string): string => {
   const inner = q.slice(1, -1)

@@ -1,7 +1,9 @@
 /**
  * Scanners for the header-value grammar of RFC 3261 §25.1 (name-addr, via, generic params,
- * auth params, media types). Each works on `s[i, b)`, tolerates LWS where the ABNF puts SWS
- * (SEMI, EQUAL, SLASH, COLON, COMMA) and throws a `Fail` on malformed input.
+ * auth params, media types). Each works on the range `s[a, b)` — a header value inside the
+ * whole received message on the receive path, so values are never copied before parsing —
+ * tolerates LWS where the ABNF puts SWS (SEMI, EQUAL, SLASH, COLON, COMMA) and throws a
+ * `Fail` on malformed input.
  */
 import type {
   AuthValue,
@@ -26,11 +28,15 @@ import {
   scanQuoted,
   scanToken,
   skipWs,
+  skipWsBack,
   unquote,
   WORD,
 } from "./Chars.ts"
 
 const NONE: ReadonlyArray<Param> = []
+
+/** A grammar over the range `s[a, b)`. */
+export type Scanner<A> = (s: string, a: number, b: number) => A
 
 /** `*(SEMI generic-param)`; quoted values are kept with their quotes. Returns the end index. */
 export const genericParams = (s: string, i: number, b: number, out: Array<Param>): number => {
@@ -65,9 +71,8 @@ const paramsToEnd = (s: string, i: number, b: number): ReadonlyArray<Param> => {
 }
 
 /** name-addr / addr-spec with header params (§20.10: params after an addr-spec are header params). */
-export const nameAddr = (s: string): NameAddr => {
-  const b = s.length
-  let i = skipWs(s, 0, b)
+export const nameAddr = (s: string, a: number, b: number): NameAddr => {
+  let i = skipWs(s, a, b)
   let displayName: string | undefined
   const c = s.charCodeAt(i)
   if (c === 34) {
@@ -99,7 +104,7 @@ export const nameAddr = (s: string): NameAddr => {
   let uri: NameAddr["uri"]
   if (s.charCodeAt(i) === 60) {
     const close = s.indexOf(">", i)
-    if (close < 0) fail("'>' expected", i)
+    if (close < 0 || close >= b) fail("'>' expected", i)
     uri = parseRange(s, i + 1, close, true)
     uriEnd = close + 1
   } else {
@@ -116,10 +121,10 @@ export const nameAddr = (s: string): NameAddr => {
   return { displayName, uri, params: paramsToEnd(s, uriEnd, b) }
 }
 
-export const contact = (s: string): ContactValue => {
-  const t = s.trim()
-  if (t === "*") return WILDCARD
-  const na = nameAddr(s)
+export const contact = (s: string, a: number, b: number): ContactValue => {
+  const i = skipWs(s, a, b)
+  if (s.charCodeAt(i) === 42 && skipWs(s, i + 1, b) === b) return WILDCARD
+  const na = nameAddr(s, a, b)
   for (const [n, v] of na.params) {
     // qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )  (§25.1)
     if (n.length === 1 && (n === "q" || n === "Q") && (v === null || !/^(0(\.\d{0,3})?|1(\.0{0,3})?)$/.test(v)))
@@ -130,9 +135,8 @@ export const contact = (s: string): ContactValue => {
 
 const WILDCARD: ContactValue = { _tag: "Wildcard" }
 
-export const via = (s: string): Via => {
-  const b = s.length
-  let i = skipWs(s, 0, b)
+export const via = (s: string, a: number, b: number): Via => {
+  let i = skipWs(s, a, b)
   const p1 = scanToken(s, i, b)
   if (p1 === i) fail("Via protocol name expected", i)
   const protocol = s.slice(i, p1)
@@ -168,9 +172,8 @@ export const via = (s: string): Via => {
   return { protocol, version, transport, host, port, params: paramsToEnd(s, i, b) }
 }
 
-export const cseq = (s: string): CSeq => {
-  const b = s.length
-  let i = skipWs(s, 0, b)
+export const cseq = (s: string, a: number, b: number): CSeq => {
+  let i = skipWs(s, a, b)
   let e = i
   while (e < b && isDigit(s.charCodeAt(e))) e++
   // §8.1.1.5: the sequence number MUST be less than 2**31
@@ -194,9 +197,8 @@ export const rack = (s: string): RAck => {
 
 export const uint =
   (max: number, what: string) =>
-  (s: string): number => {
-    const b = s.length
-    const i = skipWs(s, 0, b)
+  (s: string, a: number, b: number): number => {
+    const i = skipWs(s, a, b)
     let e = i
     while (e < b && isDigit(s.charCodeAt(e))) e++
     if (skipWs(s, e, b) !== b) fail(`digits expected in ${what}`, e)
@@ -204,47 +206,51 @@ export const uint =
   }
 
 /** callid = word [ "@" word ] (§25.1) */
-export const callId = (s: string): string => {
-  const v = s.trim()
-  const b = v.length
-  const w1 = scanClass(v, 0, b, WORD)
-  if (w1 === 0) fail("Call-ID expected", 0)
-  if (w1 === b) return v
-  if (v.charCodeAt(w1) !== 64) fail("invalid character in Call-ID", w1)
-  const w2 = scanClass(v, w1 + 1, b, WORD)
-  if (w2 === w1 + 1 || w2 !== b) fail("invalid character in Call-ID", w2)
-  return v
+export const callId = (s: string, a: number, b: number): string => {
+  a = skipWs(s, a, b)
+  b = skipWsBack(s, a, b)
+  const w1 = scanClass(s, a, b, WORD)
+  if (w1 === a) fail("Call-ID expected", a)
+  if (w1 < b) {
+    if (s.charCodeAt(w1) !== 64) fail("invalid character in Call-ID", w1)
+    const w2 = scanClass(s, w1 + 1, b, WORD)
+    if (w2 === w1 + 1 || w2 !== b) fail("invalid character in Call-ID", w2)
+  }
+  return s.slice(a, b)
 }
 
-export const token = (s: string): string => {
-  const v = s.trim()
-  if (v.length === 0 || scanToken(v, 0, v.length) !== v.length) fail("token expected", 0)
-  return v
+export const token = (s: string, a: number, b: number): string => {
+  a = skipWs(s, a, b)
+  b = skipWsBack(s, a, b)
+  if (a === b || scanToken(s, a, b) !== b) fail("token expected", a)
+  return s.slice(a, b)
 }
 
 /** token with params: Event, Subscription-State, Content-Disposition, Accept-Encoding … */
-export const tokenParams = (s: string): { readonly value: string; readonly params: ReadonlyArray<Param> } => {
-  const b = s.length
-  const i = skipWs(s, 0, b)
+export const tokenParams = (
+  s: string,
+  a: number,
+  b: number,
+): { readonly value: string; readonly params: ReadonlyArray<Param> } => {
+  const i = skipWs(s, a, b)
   const t1 = scanToken(s, i, b)
   if (t1 === i) fail("token expected", i)
   return { value: s.slice(i, t1), params: paramsToEnd(s, t1, b) }
 }
 
-export const event = (s: string): EventValue => {
-  const v = tokenParams(s)
+export const event = (s: string, a: number, b: number): EventValue => {
+  const v = tokenParams(s, a, b)
   return { package: v.value, params: v.params }
 }
 
-export const subscriptionState = (s: string): SubscriptionState => {
-  const v = tokenParams(s)
+export const subscriptionState = (s: string, a: number, b: number): SubscriptionState => {
+  const v = tokenParams(s, a, b)
   return { state: v.value, params: v.params }
 }
 
 /** m-type SLASH m-subtype *(SEMI m-parameter) (§20.15); `*` allowed for Accept ranges. */
-export const mediaType = (s: string): MediaType => {
-  const b = s.length
-  let i = skipWs(s, 0, b)
+export const mediaType = (s: string, a: number, b: number): MediaType => {
+  let i = skipWs(s, a, b)
   const t1 = scanToken(s, i, b)
   if (t1 === i) fail("media type expected", i)
   const type = s.slice(i, t1)
@@ -288,9 +294,8 @@ export const authParams = (s: string, i: number, b: number): Array<readonly [str
   return out
 }
 
-export const auth = (s: string): AuthValue => {
-  const b = s.length
-  const i = skipWs(s, 0, b)
+export const auth = (s: string, a: number, b: number): AuthValue => {
+  const i = skipWs(s, a, b)
   const t1 = scanToken(s, i, b)
   if (t1 === i) fail("auth scheme expected", i)
   const j = skipWs(s, t1, b)
@@ -331,9 +336,8 @@ export interface RetryAfter {
   readonly params: ReadonlyArray<Param>
 }
 
-export const retryAfter = (s: string): RetryAfter => {
-  const b = s.length
-  let i = skipWs(s, 0, b)
+export const retryAfter = (s: string, a: number, b: number): RetryAfter => {
+  let i = skipWs(s, a, b)
   let e = i
   while (e < b && isDigit(s.charCodeAt(e))) e++
   const seconds = parseUInt(s, i, e, 4294967295, "Retry-After")
@@ -355,32 +359,26 @@ export const retryAfter = (s: string): RetryAfter => {
   return { seconds, comment, params: paramsToEnd(s, i, b) }
 }
 
-/** Splits a list header value at commas outside quoted strings and `<…>` (§7.3.1). */
-export const splitList = (v: string): Array<string> => {
-  if (v.indexOf('"') < 0 && v.indexOf("<") < 0) {
-    const parts = v.split(",")
-    for (let i = 0; i < parts.length; i++) parts[i] = parts[i]!.trim()
-    return parts
-  }
-  const out: Array<string> = []
-  let start = 0
-  let inQuote = false
+/**
+ * End of the list element starting at `i` in `s[i, b)`: the first comma outside quoted strings
+ * and `<…>` (§7.3.1), or `b`.
+ */
+export const elementEnd = (s: string, i: number, b: number): number => {
   let inAngle = false
-  for (let i = 0; i < v.length; i++) {
-    const c = v.charCodeAt(i)
-    if (inQuote) {
-      if (c === 92) i++
-      else if (c === 34) inQuote = false
-    } else if (c === 34) inQuote = true
-    else if (c === 60) inAngle = true
+  for (; i < b; i++) {
+    const c = s.charCodeAt(i)
+    if (c === 34) {
+      // skip the quoted-string, quoted-pairs included
+      for (i++; i < b; i++) {
+        const q = s.charCodeAt(i)
+        if (q === 92) i++
+        else if (q === 34) break
+      }
+    } else if (c === 60) inAngle = true
     else if (c === 62) inAngle = false
-    else if (c === 44 && !inAngle) {
-      out.push(v.slice(start, i).trim())
-      start = i + 1
-    }
+    else if (c === 44 && !inAngle) return i
   }
-  out.push(v.slice(start).trim())
-  return out
+  return b
 }
 
 export const isWs = isWsp
