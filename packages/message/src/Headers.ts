@@ -5,6 +5,7 @@
  */
 import { fail, isFail, quote, skipWs } from "./internal/Chars.ts"
 import * as G from "./internal/Grammar.ts"
+import { equalsFolded } from "./internal/Octets.ts"
 import type * as M from "./Model.ts"
 import type { AuthValue, ContactValue, EventValue, MediaType, NameAddr, Param } from "./Model.ts"
 import { HeaderError } from "./ParseError.ts"
@@ -280,31 +281,26 @@ for (const def of all) {
 
 /**
  * Receive-path name table: candidates bucketed by length and first letter, so a lookup is
- * one array read and a case-folding compare, with no string made for the name.
+ * one array read and a case-folding compare on the octets, with no string made for the name.
  */
 interface Candidate {
-  readonly lower: string
+  readonly lower: Uint8Array
   readonly info: NameInfo
 }
 const shape = (length: number, first: number): number => length * 32 + (first & 31)
 const byShape: Array<Array<Candidate> | undefined> = []
-for (const [lower, info] of byLower) (byShape[shape(lower.length, lower.charCodeAt(0))] ??= []).push({ lower, info })
+for (const [lower, info] of byLower)
+  (byShape[shape(lower.length, lower.charCodeAt(0))] ??= []).push({ lower: Buffer.from(lower, "latin1"), info })
 
 /**
- * `lookup` for the name in `s[a, b)` (token characters only), without slicing it out.
- * `x | 32` folds ASCII letters to lower case and leaves the digits and `-` of header names as
- * they are (§7.3.1: names are case-insensitive).
+ * `lookup` for the name in the octets `u[a, b)` (token characters only). `x | 32` folds ASCII
+ * letters to lower case and leaves the digits and `-` of header names as they are (§7.3.1:
+ * names are case-insensitive).
  */
-export const lookupAt = (s: string, a: number, b: number): NameInfo | undefined => {
-  const n = b - a
-  const list = byShape[shape(n, s.charCodeAt(a))]
+export const lookupAt = (u: Uint8Array, a: number, b: number): NameInfo | undefined => {
+  const list = byShape[shape(b - a, u[a]!)]
   if (list === undefined) return undefined
-  for (let k = 0; k < list.length; k++) {
-    const c = list[k]!
-    let i = 0
-    while (i < n && (s.charCodeAt(a + i) | 32) === c.lower.charCodeAt(i)) i++
-    if (i === n) return c.info
-  }
+  for (let k = 0; k < list.length; k++) if (equalsFolded(u, a, list[k]!.lower)) return list[k]!.info
   return undefined
 }
 

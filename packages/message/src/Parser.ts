@@ -12,6 +12,7 @@ import * as HeaderCache from "./HeaderCache.ts"
 import * as Headers from "./Headers.ts"
 import { isFail, isWsp, scanToken, skipWs, skipWsBack } from "./internal/Chars.ts"
 import { elementEnd } from "./internal/Grammar.ts"
+import * as Octets from "./internal/Octets.ts"
 import type { CSeq, Header, NameAddr, SipMessage, Uri, Via } from "./Model.ts"
 import { ParseError, type PartialMessage } from "./ParseError.ts"
 import { parseRange } from "./Uri.ts"
@@ -184,29 +185,28 @@ const parseInto = (bytes: Uint8Array, stream: boolean, st: State): Result => {
   const limit = headEnd + 2
   while (i < limit) {
     const lineStart = i
-    const n1 = scanToken(s, i, headEnd)
-    let j = n1
-    while (s.charCodeAt(j) === 32 || s.charCodeAt(j) === 9) j++
+    const n1 = Octets.scanToken(bytes, i, headEnd)
+    const j = Octets.skipWs(bytes, n1, headEnd)
     let e = crlf(s, j)
     if (e < 0 || e > headEnd) e = headEnd
-    if (n1 === i || s.charCodeAt(j) !== 58 || j >= e) {
+    if (n1 === i || bytes[j] !== 58 || j >= e) {
       st.fail(n1 === i ? "header name expected" : "':' expected after header name", lineStart)
       i = skipContinuations(s, e, headEnd) + 2
       continue
     }
-    const folded = e < headEnd && isWsp(s.charCodeAt(e + 2))
+    const folded = e < headEnd && isWsp(bytes[e + 2]!)
     if (folded) e = skipContinuations(s, e, headEnd)
     i = e + 2
     // the value, LWS-trimmed; parsed in place in `s` unless it had to be rewritten
     let src = s
-    let v0 = skipWs(s, j + 1, e)
-    let v1 = skipWsBack(s, v0, e)
+    let v0 = Octets.skipWs(bytes, j + 1, e)
+    let v1 = Octets.skipWsBack(bytes, v0, e)
     if (folded || hasHigh) {
       src = rewrittenValue(s, v0, v1, folded, hasHigh)
       v0 = 0
       v1 = src.length
     }
-    const info = Headers.lookupAt(s, lineStart, n1)
+    const info = Headers.lookupAt(bytes, lineStart, n1)
     if (info === undefined) {
       headers.push(new HeaderCache.CachedHeader(s.slice(lineStart, n1), src.slice(v0, v1)))
       continue
