@@ -1,0 +1,601 @@
+/**
+ * A stateful proxy (RFC 3261 §16) over the TransactionLayer: one server transaction and a
+ * response context per request, one client transaction per branch. Validation (§16.3),
+ * route preprocessing (§16.4), targets from a replaceable `Router` (§16.5), forwarding with
+ * loop-detecting branches, Record-Route and RFC 3263 (§16.6), Timer C (§16.8), the response
+ * context (§16.7), CANCEL (§16.10) and stateless forwarding of ACK for 2xx and stray responses.
+ * Every destination passes the outbound `NextHopPolicy` before anything is sent.
+ */
+import { Authenticator, Challenge, Credentials } from "@sipfx/auth"
+import {
+  Header,
+  Headers,
+  Message,
+  type SipRequest,
+  type SipResponse,
+  type SipUri,
+  type Uri,
+  type Via,
+} from "@sipfx/message"
+import { Messages, TransactionLayer } from "@sipfx/transaction"
+import {
+  type Destination,
+  type ListenPoint,
+  type Protocol,
+  Resolver,
+  Routing,
+  type Source,
+  Transport,
+} from "@sipfx/transport"
+import { Context, Effect, type Fiber, Layer, Option, Result } from "effect"
+import * as BestResponse from "./BestResponse.ts"
+import * as Branch from "./Branch.ts"
+import { NextHopRefused, NoRoute } from "./Errors.ts"
+import type { NextHopPolicy } from "./NextHops.ts"
+import * as RouteInfo from "./RouteInfo.ts"
+import { type Decision, Router, type Target } from "./Router.ts"
+import * as Self from "./Self.ts"
+import * as Validation from "./Validation.ts"
+
+export interface Options {
+  /** where this proxy may send (required: there is no open default) */
+  readonly nextHops: NextHopPolicy
+  /** domains this proxy is responsible for (§16.5); our own addresses always are */
+  readonly domains?: ReadonlyArray<string> | undefined
+  /** extra `host:port` names of this proxy (§16.4: Route and Record-Route recognition) */
+  readonly aliases?: ReadonlyArray<string> | undefined
+  /** stay on the path of dialogs (§16.6 step 4; default true) */
+  readonly recordRoute?: boolean | undefined
+  /** all targets at once, or groups by descending q one after the other (§16.6; default parallel) */
+  readonly forking?: "parallel" | "sequential" | undefined
+  /** sequential forking: how long a group may try before the next group starts (ms, default 15 s) */
+  readonly branchTimeout?: number | undefined
+  /** Timer C (§16.6 step 11), ms; the RFC wants more than 3 minutes (default 181 s) */
+  readonly timerC?: number | undefined
+  readonly validation?: Validation.Options | undefined
+  /** digest authentication before forwarding (§16.3 step 6, §22.3): 407 against `Credentials` */
+  readonly auth?: Omit<Authenticator.Options, "kind"> | undefined
+  /** methods the role takes in a dispatcher (default every method) */
+  readonly methods?: ReadonlyArray<string> | undefined
+}
+
+export interface Stats {
+  /** response contexts alive */
+  readonly contexts: number
+  /** armed Timer C and sequential-group timers */
+  readonly timers: number
+  /** requests and responses forwarded statelessly (ACK for 2xx, stray responses) */
+  readonly stateless: number
+  /** destinations refused by the next-hop policy */
+  readonly refused: number
+}
+
+export interface ProxyShape {
+  readonly methods: ReadonlyArray<string>
+  /** takes a new server transaction (CANCEL included) */
+  readonly handle: (tx: TransactionLayer.ServerTransaction) => void
+  /** takes what matches no transaction: ACK for 2xx, late 2xx retransmissions */
+  readonly onStray: (stray: TransactionLayer.Stray) => void
+  readonly stats: () => Stats
+}
+
+export class StatefulProxy extends Context.Service<StatefulProxy, ProxyShape>()("@sipfx/proxy/StatefulProxy") {}
+
+type BranchState = "resolving" | "trying" | "proceeding" | "completed"
+
+interface BranchCtx {
+  readonly target: Target
+  readonly group: number
+  state: BranchState
+  request: SipRequest | undefined
+  destination: Destination | undefined
+  cancelPending: boolean
+  cancelSent: boolean
+  timerC: Fiber.Fiber<void> | undefined
+}
+
+interface ResponseContext {
+  readonly server: TransactionLayer.ServerTransaction
+  /** the request after §16.4, the base of every copy */
+  readonly request: SipRequest
+  readonly loopHash: string
+  readonly invite: boolean
+  readonly branches: Array<BranchCtx>
+  readonly groups: Array<ReadonlyArray<Target>>
+  readonly responses: Array<SipResponse>
+  group: number
+  groupTimer: Fiber.Fiber<void> | undefined
+  finalSent: boolean
+  /** CANCEL received, 6xx or 2xx: no new branches (§16.7 step 5, §16.10) */
+  stopped: boolean
+}
+
+let tagCounter = 0
+const tagPrefix = Math.floor(Math.random() * 0xffffffff).toString(36)
+const newTag = () => `${tagPrefix}p${(tagCounter++).toString(36)}`
+
+const bracket = (host: string) => (host.includes(":") && !host.startsWith("[") ? `[${host}]` : host)
+const wildcard = (address: string) => address === "0.0.0.0" || address === "::"
+const hostOf = (p: ListenPoint): string =>
+  bracket(p.sentBy ?? (wildcard(p.address) ? (p.address === "::" ? "::1" : "127.0.0.1") : p.address))
+
+/** §16.6 step 4: our Record-Route URI (SIP, `lr`, transport only when not UDP). */
+const recordRouteFor = (p: ListenPoint, sips: boolean): Header.Header =>
+  Header.raw(
+    "Record-Route",
+    `<${sips ? "sips" : "sip"}:${hostOf(p)}:${p.port}${p.protocol === "UDP" || sips ? "" : `;transport=${p.protocol.toLowerCase()}`};lr>`,
+  )
+
+const groupsOf = (targets: ReadonlyArray<Target>, sequential: boolean): Array<ReadonlyArray<Target>> => {
+  if (!sequential) return [targets]
+  // §16.6: highest q first; equal q in parallel (no q counts as 1.0)
+  const byQ = new Map<number, Array<Target>>()
+  for (const t of targets) {
+    const q = t.q ?? 1
+    const g = byQ.get(q)
+    if (g) g.push(t)
+    else byQ.set(q, [t])
+  }
+  return [...byQ.keys()].sort((a, b) => b - a).map((q) => byQ.get(q)!)
+}
+
+/** §16.6 steps 1–6 for one target: copy, Request-URI, Max-Forwards, Route post-processing. */
+export const copyFor = (
+  request: SipRequest,
+  target: Target,
+): { readonly request: SipRequest; readonly strict: boolean } => {
+  let r: SipRequest = { ...request, uri: RouteInfo.asRequestUri(target.uri) }
+  const mf = Message.maxForwards(r)
+  r =
+    mf === undefined
+      ? Message.appendHeader(r, Header.raw("Max-Forwards", "70"))
+      : Message.setHeader(r, Header.raw("Max-Forwards", String(mf - 1)))
+  return RouteInfo.postprocess(r, target.routes ?? [])
+}
+
+export const make = (
+  options: Options,
+): Effect.Effect<ProxyShape, never, TransactionLayer.TransactionLayer | Transport | Resolver.Resolver | Router> =>
+  Effect.gen(function* () {
+    const tl = yield* TransactionLayer.TransactionLayer
+    const transport = yield* Transport
+    const resolver = yield* Resolver.Resolver
+    const router = yield* Router
+    const credentials = yield* Effect.serviceOption(Credentials)
+    const context = yield* Effect.context<never>()
+    const run = Effect.runForkWith(context)
+    const self = Self.make(transport.listenPoints, options)
+    const supported: ReadonlyArray<Protocol> = [...new Set(transport.listenPoints.map((p) => p.protocol))]
+    const authenticator =
+      options.auth === undefined ? undefined : Authenticator.make({ ...options.auth, kind: "proxy" })
+    const recordRoute = options.recordRoute ?? true
+    const timerC = Math.max(options.timerC ?? 181_000, 180_001)
+    const branchTimeout = options.branchTimeout ?? 15_000
+    const sequential = options.forking === "sequential"
+    const contexts = new Map<TransactionLayer.ServerTransaction, ResponseContext>()
+    const earlyCancels = new WeakSet<TransactionLayer.ServerTransaction>()
+    let timers = 0
+    let statelessCount = 0
+    let refused = 0
+
+    const reply = (
+      tx: TransactionLayer.ServerTransaction,
+      status: number,
+      reason?: string,
+      headers?: ReadonlyArray<Header.Header>,
+    ) => tx.respond(Message.response(tx.request, status, reason, { toTag: newTag(), headers: headers ?? [] }))
+
+    const synthetic = (ctx: ResponseContext, status: number, reason?: string): SipResponse =>
+      Message.response(ctx.server.request, status, reason, { toTag: newTag() })
+
+    // -- timers (Effect's Clock, so TestClock drives them) --
+
+    const arm = (ms: number, fire: () => void): Fiber.Fiber<void> => {
+      timers++
+      return run(
+        Effect.sleep(ms).pipe(
+          Effect.andThen(
+            Effect.sync(() => {
+              timers--
+              fire()
+            }),
+          ),
+          Effect.onInterrupt(() => Effect.sync(() => timers--)),
+        ),
+      )
+    }
+    const disarm = (fiber: Fiber.Fiber<void> | undefined) => {
+      fiber?.interruptUnsafe()
+    }
+
+    // -- branches --
+
+    const sendCancel = (b: BranchCtx) => {
+      if (b.cancelSent || b.request === undefined || b.destination === undefined) return
+      b.cancelSent = true
+      // §9.1 / §16.10: CANCEL with the branch's Via; its response is of no interest
+      tl.sendRequest(Messages.cancelFor(b.request), b.destination, { onResponse: () => {} })
+    }
+
+    const cancelBranch = (b: BranchCtx) => {
+      if (b.state === "completed") return
+      if (b.state === "proceeding") sendCancel(b)
+      else b.cancelPending = true // §9.1: not before a provisional response
+    }
+
+    const cancelAll = (ctx: ResponseContext) => {
+      for (const b of ctx.branches) cancelBranch(b)
+    }
+
+    const complete = (ctx: ResponseContext, b: BranchCtx, response: SipResponse | undefined) => {
+      if (b.state === "completed") return
+      b.state = "completed"
+      disarm(b.timerC)
+      b.timerC = undefined
+      if (response !== undefined) ctx.responses.push(response)
+      checkDone(ctx)
+    }
+
+    const checkDone = (ctx: ResponseContext) => {
+      if (ctx.branches.some((b) => b.state !== "completed")) return
+      if (!ctx.finalSent && !ctx.stopped && ctx.group + 1 < ctx.groups.length) {
+        startGroup(ctx, ctx.group + 1)
+        return
+      }
+      if (!ctx.finalSent) {
+        ctx.finalSent = true
+        ctx.server.respond(BestResponse.choose(ctx.responses) ?? synthetic(ctx, 408))
+      }
+      disarm(ctx.groupTimer)
+      contexts.delete(ctx.server)
+    }
+
+    const restartTimerC = (ctx: ResponseContext, b: BranchCtx) => {
+      disarm(b.timerC)
+      b.timerC = arm(timerC, () => {
+        b.timerC = undefined
+        // §16.8: CANCEL a branch that has answered provisionally, else act as if it sent 408
+        if (b.state === "proceeding") sendCancel(b)
+        else complete(ctx, b, synthetic(ctx, 408))
+      })
+    }
+
+    const onResponse = (ctx: ResponseContext, b: BranchCtx, response: SipResponse) => {
+      const up = BestResponse.upstream(response)
+      const status = response.status
+      if (status < 200) {
+        if (b.state === "completed") return
+        if (b.state === "trying") {
+          b.state = "proceeding"
+          if (b.cancelPending) sendCancel(b)
+        }
+        if (ctx.invite && status > 100) restartTimerC(ctx, b) // §16.7 step 2
+        if (status > 100 && !ctx.finalSent) ctx.server.respond(up) // §16.7 step 5
+        return
+      }
+      if (status < 300) {
+        // §16.7 step 5: every 2xx goes upstream at once, later ones from other branches too
+        if (!ctx.server.respond(up)) run(Effect.ignore(tl.sendStateless(up, ctx.server.destination)))
+        ctx.finalSent = true
+        ctx.stopped = true
+        if (ctx.invite) cancelAll(ctx) // §16.7 step 10
+        complete(ctx, b, undefined)
+        return
+      }
+      if (b.state === "completed") return
+      if (status >= 600) {
+        // §16.7 step 5: a 6xx ends the search: cancel the rest, start nothing new
+        ctx.stopped = true
+        cancelAll(ctx)
+      }
+      complete(ctx, b, up)
+    }
+
+    /** §16.6 steps 8–11 for destination `i` of the branch; failover to the next on timeout or error. */
+    const send = (
+      ctx: ResponseContext,
+      b: BranchCtx,
+      base: SipRequest,
+      destinations: ReadonlyArray<Destination>,
+      i: number,
+    ): void => {
+      const destination = destinations[i]
+      if (destination === undefined) {
+        complete(ctx, b, synthetic(ctx, 408)) // §16.6 step 7: set exhausted → as if 408
+        return
+      }
+      const point = self.pointFor(destination.protocol)
+      if (point === undefined) {
+        send(ctx, b, base, destinations, i + 1)
+        return
+      }
+      const via: Via = {
+        protocol: "SIP",
+        version: "2.0",
+        transport: destination.protocol,
+        host: hostOf(point),
+        port: point.port,
+        params: [
+          ["branch", Branch.make(ctx.loopHash)],
+          ["rport", null],
+        ],
+      }
+      let request = base
+      if (recordRoute) {
+        const sips = base.uri._tag === "SipUri" && base.uri.scheme === "sips"
+        request = Message.prependHeader(request, recordRouteFor(point, sips))
+      }
+      request = Message.prependHeader(request, Header.make(Headers.Via, via))
+      const retry = (tx: TransactionLayer.ClientTransaction) => {
+        if (b.request !== tx.request || b.state !== "trying") return
+        send(ctx, b, base, destinations, i + 1)
+      }
+      b.request = request
+      b.destination = destination
+      b.state = "trying"
+      const started = tl.sendRequest(request, destination, {
+        onResponse: (response) => onResponse(ctx, b, response),
+        onTimeout: (_, tx) =>
+          b.request === tx.request && b.state === "proceeding" ? complete(ctx, b, synthetic(ctx, 408)) : retry(tx),
+        onTransportError: (_, tx) => retry(tx),
+      })
+      if (Result.isFailure(started)) {
+        send(ctx, b, base, destinations, i + 1)
+        return
+      }
+      if (ctx.invite) restartTimerC(ctx, b)
+    }
+
+    const resolve = (uri: Uri.Uri, target: string) => {
+      if (uri._tag !== "SipUri") return Effect.fail(new NoRoute({ target, reason: `cannot route to ${uri._tag}` }))
+      return resolver
+        .resolve(uri as SipUri, { supported })
+        .pipe(Effect.mapError((e) => new NoRoute({ target, reason: e.message })))
+    }
+
+    /** Policy check on a resolved set: refused destinations are dropped (never contacted). */
+    const allowed = (target: string, destinations: ReadonlyArray<Destination>) => {
+      const ok = destinations.filter(options.nextHops)
+      refused += destinations.length - ok.length
+      return ok.length > 0 ? Effect.succeed(ok) : Effect.fail(new NextHopRefused({ target, destinations }))
+    }
+
+    const startBranch = (ctx: ResponseContext, b: BranchCtx) => {
+      const forwarded = copyFor(ctx.request, b.target)
+      const text = Message.header(forwarded.request, "Route") ?? "" // for messages only
+      const name = text === "" ? "target" : "route"
+      const uri = RouteInfo.nextHopUri(forwarded)
+      const found =
+        b.target.destination !== undefined
+          ? Effect.succeed([b.target.destination])
+          : resolve(uri, `${name} ${uri._tag}`)
+      run(
+        found.pipe(
+          Effect.flatMap((ds) => allowed(`${name}`, ds)),
+          Effect.match({
+            onFailure: (e) => {
+              if (e._tag === "NextHopRefused") complete(ctx, b, synthetic(ctx, 403, "Forbidden (next hop not allowed)"))
+              else complete(ctx, b, synthetic(ctx, 408))
+            },
+            onSuccess: (ds) => {
+              if (b.cancelPending) complete(ctx, b, synthetic(ctx, 487))
+              else send(ctx, b, forwarded.request, ds, 0)
+            },
+          }),
+        ),
+      )
+    }
+
+    const startGroup = (ctx: ResponseContext, index: number) => {
+      ctx.group = index
+      const group = ctx.groups[index] ?? []
+      const branches = group.map(
+        (target): BranchCtx => ({
+          target,
+          group: index,
+          state: "resolving",
+          request: undefined,
+          destination: undefined,
+          cancelPending: false,
+          cancelSent: false,
+          timerC: undefined,
+        }),
+      )
+      ctx.branches.push(...branches)
+      disarm(ctx.groupTimer)
+      ctx.groupTimer = undefined
+      if (index + 1 < ctx.groups.length)
+        ctx.groupTimer = arm(branchTimeout, () => {
+          ctx.groupTimer = undefined
+          if (ctx.finalSent || ctx.stopped || ctx.group !== index) return
+          // this group had its time: cancel it and try the next (§16.6 serial processing)
+          for (const b of branches) cancelBranch(b)
+          startGroup(ctx, index + 1)
+        })
+      for (const b of branches) startBranch(ctx, b)
+      if (branches.length === 0) checkDone(ctx)
+    }
+
+    // -- the request path --
+
+    const authorize = (tx: TransactionLayer.ServerTransaction): Effect.Effect<boolean> => {
+      if (authenticator === undefined) return Effect.succeed(true)
+      if (Option.isNone(credentials)) {
+        reply(tx, 500, "Server Internal Error (no credentials store)")
+        return Effect.succeed(false)
+      }
+      return authenticator.verify(tx.request).pipe(
+        Effect.provideService(Credentials, credentials.value),
+        Effect.flatMap((result) => {
+          if (result._tag === "Ok") return Effect.succeed(true)
+          return authenticator.challenge({ stale: result._tag === "Stale" }).pipe(
+            Effect.map((values) => {
+              reply(tx, 407, undefined, Challenge.toHeaders("proxy", "challenge", values))
+              return false
+            }),
+          )
+        }),
+        Effect.catch((e) =>
+          Effect.sync(() => {
+            if (e._tag === "MalformedAuth") reply(tx, 400, `Bad Request (${e.reason})`)
+            else reply(tx, 500)
+            return false
+          }),
+        ),
+      )
+    }
+
+    const process = (tx: TransactionLayer.ServerTransaction): Effect.Effect<void> =>
+      Effect.gen(function* () {
+        if (!(yield* authorize(tx))) return
+        const received = tx.request
+        const first = Message.first(received, Headers.Route)
+        const routedViaUs = first !== undefined && Self.isUs(self, first.uri)
+        const request = RouteInfo.preprocess(self, received)
+        const decision: Decision = yield* router
+          .route({ request, source: tx.source, ours: Self.isOurDomain(self, request.uri), routedViaUs })
+          .pipe(
+            Effect.catch((e) =>
+              Effect.succeed<Decision>({ _tag: "Respond", status: 500, reason: `Server Internal Error (${e.reason})` }),
+            ),
+          )
+        if (earlyCancels.has(tx)) {
+          reply(tx, 487)
+          return
+        }
+        if (decision._tag === "Respond") {
+          reply(tx, decision.status, decision.reason, decision.headers)
+          return
+        }
+        if (decision.targets.length === 0) {
+          reply(tx, 480) // §16.5: empty target set
+          return
+        }
+        const ctx: ResponseContext = {
+          server: tx,
+          request,
+          loopHash: Branch.invariants(received, Message.topVia(received)),
+          invite: request.method === "INVITE",
+          branches: [],
+          groups: groupsOf(decision.targets, sequential),
+          responses: [],
+          group: 0,
+          groupTimer: undefined,
+          finalSent: false,
+          stopped: false,
+        }
+        contexts.set(tx, ctx)
+        startGroup(ctx, 0)
+      })
+
+    /** §16.10: 200 to the CANCEL, then CANCEL every pending branch of the INVITE's context. */
+    const cancel = (tx: TransactionLayer.ServerTransaction) => {
+      const invite = tx.cancels
+      if (invite === undefined) {
+        reply(tx, 481)
+        return
+      }
+      reply(tx, 200)
+      const ctx = contexts.get(invite)
+      if (ctx === undefined) {
+        earlyCancels.add(invite)
+        return
+      }
+      ctx.stopped = true
+      cancelAll(ctx)
+    }
+
+    const handle = (tx: TransactionLayer.ServerTransaction): void => {
+      const request = tx.request
+      if (request.method === "CANCEL") {
+        cancel(tx)
+        return
+      }
+      const rejection = Validation.check(self, request, options.validation)
+      if (rejection !== undefined) {
+        reply(tx, rejection.status, rejection.reason, rejection.headers)
+        return
+      }
+      // §16.2: a stateful proxy answers an INVITE with 100 at once
+      if (request.method === "INVITE") tx.respond(Messages.tryingFor(request))
+      run(process(tx))
+    }
+
+    // -- stateless forwarding: ACK for 2xx (end to end, §16.11 behaviour) and stray responses --
+
+    const forwardAck = (request: SipRequest, source: Source): Effect.Effect<void> =>
+      Effect.gen(function* () {
+        if (Validation.check(self, request, options.validation) !== undefined) return // an ACK gets no answer
+        const first = Message.first(request, Headers.Route)
+        const routedViaUs = first !== undefined && Self.isUs(self, first.uri)
+        const pre = RouteInfo.preprocess(self, request)
+        const decision = yield* router.route({
+          request: pre,
+          source,
+          ours: Self.isOurDomain(self, pre.uri),
+          routedViaUs,
+        })
+        if (decision._tag !== "Forward" || decision.targets.length === 0) return
+        const target = decision.targets[0]!
+        const forwarded = copyFor(pre, target)
+        const uri = RouteInfo.nextHopUri(forwarded)
+        const found = target.destination !== undefined ? [target.destination] : yield* resolve(uri, "ack")
+        const [destination] = yield* allowed("ack", found)
+        const point = destination === undefined ? undefined : self.pointFor(destination.protocol)
+        if (destination === undefined || point === undefined) return
+        const via: Via = {
+          protocol: "SIP",
+          version: "2.0",
+          transport: destination.protocol,
+          host: hostOf(point),
+          port: point.port,
+          params: [["branch", Branch.stateless(request, Message.header(forwarded.request, "Route") ?? "")]],
+        }
+        statelessCount++
+        yield* tl.sendStateless(Message.prependHeader(forwarded.request, Header.make(Headers.Via, via)), destination)
+      }).pipe(Effect.ignore)
+
+    const forwardResponse = (response: SipResponse) => {
+      const top = Message.topVia(response)
+      if (top === undefined || !Self.isOurVia(self, top)) return // §16.7 step 3: not ours, drop
+      const up = BestResponse.upstream(response)
+      const destination = Routing.responseDestination(up)
+      if ("_tag" in destination) return
+      if (!options.nextHops(destination)) {
+        refused++
+        return
+      }
+      statelessCount++
+      run(Effect.ignore(tl.sendStateless(up, destination)))
+    }
+
+    const onStray = (stray: TransactionLayer.Stray): void => {
+      if (stray._tag === "Ack") run(forwardAck(stray.request, stray.source))
+      else forwardResponse(stray.response)
+    }
+
+    return {
+      methods: options.methods ?? ["*"],
+      handle,
+      onStray,
+      stats: () => ({ contexts: contexts.size, timers, stateless: statelessCount, refused }),
+    }
+  })
+
+export const layer = (
+  options: Options,
+): Layer.Layer<StatefulProxy, never, TransactionLayer.TransactionLayer | Transport | Resolver.Resolver | Router> =>
+  Layer.effect(
+    StatefulProxy,
+    Effect.map(make(options), (shape) => StatefulProxy.of(shape)),
+  )
+
+/** The proxy as the only user of a TransactionLayer: every server transaction and every stray. */
+export const serve: Layer.Layer<never, never, StatefulProxy | TransactionLayer.TransactionLayer> = Layer.effectDiscard(
+  Effect.gen(function* () {
+    const proxy = yield* StatefulProxy
+    const transactions = yield* TransactionLayer.TransactionLayer
+    yield* transactions.serve(proxy.handle)
+    yield* transactions.onStray(proxy.onStray)
+  }),
+)
