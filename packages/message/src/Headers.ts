@@ -170,7 +170,6 @@ export const ProxyRequire = define("Proxy-Require", G.token, tokenList)
 export const RecordRoute = define<NameAddr>("Record-Route", G.nameAddr, {
   list: true,
   single: false,
-  eager: true,
   format: formatNameAddr,
 })
 export const ReplyTo = define<NameAddr>("Reply-To", G.nameAddr, { format: formatNameAddr })
@@ -181,7 +180,6 @@ export const RetryAfter = define("Retry-After", G.retryAfter, {
 export const Route = define<NameAddr>("Route", G.nameAddr, {
   list: true,
   single: false,
-  eager: true,
   format: formatNameAddr,
 })
 export const Server = define("Server", text)

@@ -1,10 +1,13 @@
 /**
  * Receive-path parser (RFC 3261 §7, §18.3, §25). Synchronous and total: it never throws.
- * The octets are read as a latin1 string (one char per byte, so offsets are byte offsets);
- * UTF-8 is decoded only in values that contain non-ASCII octets. The core headers (Via,
- * From, To, Call-ID, CSeq, Max-Forwards, Content-Length, Contact, Route, Record-Route,
- * Content-Type, Expires, Date) are validated here and their typed values cached, so later
- * typed access costs a WeakMap lookup. The body is a view on the input (no copy).
+ * The octets are read both as bytes and as a latin1 string (one char per byte, so offsets
+ * agree): line structure and header names are scanned on the bytes, and header values are
+ * parsed in place as ranges of the string, sliced once for `Header.value`. UTF-8 is decoded
+ * only in values that contain non-ASCII octets. The headers the transaction layer and the
+ * §8.2 checks need (Via, From, To, Call-ID, CSeq, Max-Forwards, Content-Length, Content-Type,
+ * Contact, Expires, Date) are validated here and their typed values cached in the field;
+ * the others (Route and Record-Route included) are parsed on first typed access. The body
+ * is a view on the input (no copy).
  */
 import { isAscii } from "node:buffer"
 import { Effect } from "effect"

@@ -325,4 +325,20 @@ describe("Serializer and builders (§7, §8.1.1, §8.2.6)", () => {
     const missing = await Effect.runPromise(Effect.flip(Message.get(req, Headers.SipETag)))
     expect(missing).toMatchObject({ _tag: "MissingHeader", header: "SIP-ETag" })
   })
+
+  it("§20.30/§20.34 Route and Record-Route are parsed on first access: a malformed element is a HeaderError there", async () => {
+    const req = parseOk(
+      bytes([
+        ...base,
+        "Record-Route: <sip:p1.example.com;lr>, <sip:p2 .example.com;lr>",
+        "Route: <sip:p3.example.com;lr>",
+      ]),
+    ).message
+    expect(Message.all(req, Headers.RecordRoute).map((r) => Uri.format(r.uri))).toEqual(["sip:p1.example.com;lr"])
+    const e = await Effect.runPromise(
+      Effect.flip(Message.get(Message.removeFirst(req, Headers.RecordRoute), Headers.RecordRoute)),
+    )
+    expect(e).toMatchObject({ _tag: "HeaderError", header: "Record-Route" })
+    expect(Message.first(req, Headers.Route)?.uri).toEqual(Uri.parse("sip:p3.example.com;lr"))
+  })
 })
