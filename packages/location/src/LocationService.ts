@@ -36,6 +36,15 @@ export interface LocationServiceShape {
   readonly purgeExpired: Effect.Effect<number, LocationStoreError>
   /** Bindings stored, expired ones not yet purged included. */
   readonly size: Effect.Effect<{ readonly aors: number; readonly bindings: number }, LocationStoreError>
+  /**
+   * `update` as a plain call, on the service's own Clock, for stores that answer without I/O
+   * (the in-memory one): a registrar's hot path needs no fiber then. Absent on async back ends.
+   */
+  readonly updateSync?:
+    | ((aor: Aor, changes: Changes) => UpdateResult | RegistrationConflict | InvalidChange)
+    | undefined
+  /** `lookup` as a plain call (in-memory store only). */
+  readonly lookupSync?: ((aor: Aor) => ReadonlyArray<Binding>) | undefined
 }
 
 export class LocationService extends Context.Service<LocationService, LocationServiceShape>()(

@@ -7,7 +7,7 @@ import { Clock, Duration, Effect, Layer } from "effect"
 import type { Aor } from "./Aor.ts"
 import { contactKey, contactOf, flat, type Stored, toBinding } from "./Binding.ts"
 import { byPreference, LocationService, type UpdateResult } from "./LocationService.ts"
-import { apply, type Changes, type InvalidChange, live, RegistrationConflict } from "./Registration.ts"
+import { apply, type Changes, InvalidChange, live, RegistrationConflict } from "./Registration.ts"
 
 export interface Options {
   /** how often the sweeper purges expired bindings (default 30 s) */
@@ -21,9 +21,13 @@ type Slot = Stored | Array<Stored>
 const list = (slot: Slot | undefined): ReadonlyArray<Stored> =>
   slot === undefined ? [] : Array.isArray(slot) ? slot : [slot as Stored]
 
-/** Creates the service over a fresh Map (no sweeper; `layer` adds one). */
+/**
+ * Creates the service over a fresh Map (no sweeper; `layer` adds one). `updateSync` and
+ * `lookupSync` read the Clock the service was made with; the Effect forms read the caller's.
+ */
 export const make = (options: Options = {}) =>
-  Effect.map(Clock.currentTimeMillis, (origin) => {
+  Clock.clockWith((clock) => {
+    const origin = clock.currentTimeMillisUnsafe()
     // expiries are kept relative to the service's start (small integers, not boxed doubles)
     const table = new Map<string, Slot>()
     let bindings = 0
@@ -38,29 +42,33 @@ export const make = (options: Options = {}) =>
     const sorted = (aor: Aor, stored: ReadonlyArray<Stored>) =>
       (stored.length > 1 ? stored.slice().sort(byPreference) : stored).map((s) => toBinding(aor, s, origin))
 
+    // synchronous from read to write: nothing can interleave (§10.3 step 7 atomicity)
+    const updateAt = (aor: Aor, changes: Changes, now: number): UpdateResult | RegistrationConflict | InvalidChange => {
+      const current = list(table.get(aor))
+      const result = apply(current, changes, now - origin)
+      if (result._tag === "InvalidChange") return result
+      if (result._tag === "Refused") return new RegistrationConflict({ aor, conflicts: result.conflicts })
+      store(aor, result.next, current.length)
+      return {
+        bindings: sorted(aor, result.next),
+        added: result.added,
+        refreshed: result.refreshed,
+        removed: result.removed,
+      }
+    }
+
     const update = (aor: Aor, changes: Changes) =>
       Effect.flatMap(
         Clock.currentTimeMillis,
         (now): Effect.Effect<UpdateResult, RegistrationConflict | InvalidChange> => {
-          // synchronous from read to write: no other fiber can interleave (§10.3 step 7 atomicity)
-          const current = list(table.get(aor))
-          const result = apply(current, changes, now - origin)
-          if (result._tag === "InvalidChange") return Effect.fail(result)
-          if (result._tag === "Refused")
-            return Effect.fail(new RegistrationConflict({ aor, conflicts: result.conflicts }))
-          store(aor, result.next, current.length)
-          const out: UpdateResult = {
-            bindings: sorted(aor, result.next),
-            added: result.added,
-            refreshed: result.refreshed,
-            removed: result.removed,
-          }
-          return Effect.succeed(out)
+          const r = updateAt(aor, changes, now)
+          return r instanceof RegistrationConflict || r instanceof InvalidChange ? Effect.fail(r) : Effect.succeed(r)
         },
       )
 
-    const lookup = (aor: Aor) =>
-      Effect.map(Clock.currentTimeMillis, (now) => sorted(aor, live(list(table.get(aor)), now - origin)))
+    const lookupAt = (aor: Aor, now: number) => sorted(aor, live(list(table.get(aor)), now - origin))
+
+    const lookup = (aor: Aor) => Effect.map(Clock.currentTimeMillis, (now) => lookupAt(aor, now))
 
     const remove = (aor: Aor, contact?: string) =>
       Effect.sync(() => {
@@ -96,13 +104,16 @@ export const make = (options: Options = {}) =>
       return purged
     })
 
-    return LocationService.of({
+    const service = LocationService.of({
       update,
       lookup,
       remove,
       purgeExpired,
       size: Effect.sync(() => ({ aors: table.size, bindings })),
+      updateSync: (aor, changes) => updateAt(aor, changes, clock.currentTimeMillisUnsafe()),
+      lookupSync: (aor) => lookupAt(aor, clock.currentTimeMillisUnsafe()),
     })
+    return Effect.succeed(service)
   })
 
 /** The embedded location service, with its sweeper fiber tied to the Layer's scope. */

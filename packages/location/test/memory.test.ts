@@ -37,4 +37,41 @@ describe("MemoryLocation", () => {
       expect(yield* loc.lookup(aor)).toHaveLength(0)
     }),
   )
+
+  it.effect(
+    "§10.3 steps 6–8 updateSync/lookupSync: same rules and atomicity as the Effect forms, on the service's Clock",
+    () =>
+      Effect.gen(function* () {
+        const loc = yield* MemoryLocation.make()
+        const updateSync = loc.updateSync!
+        const lookupSync = loc.lookupSync!
+        const aor = Aor.fromString("sip:carol@example.com") as Aor.Aor
+        const a = { contact: "sip:carol@192.0.2.7", expires: 60 }
+        const first = updateSync(
+          aor,
+          Registration.contacts("c1", 5, [a, { contact: "sip:carol@192.0.2.8", expires: 120, q: 0.5 }]),
+        )
+        expect("bindings" in first && first.bindings.map((b) => b.contact)).toEqual([
+          "sip:carol@192.0.2.7",
+          "sip:carol@192.0.2.8",
+        ])
+        // §10.3 step 7: same Call-ID, CSeq not higher: refused, nothing changes
+        const stale = updateSync(aor, Registration.contacts("c1", 5, [{ ...a, expires: 0 }]))
+        expect(stale).toBeInstanceOf(Registration.RegistrationConflict)
+        expect(lookupSync(aor)).toHaveLength(2)
+        expect(updateSync(aor, Registration.contacts("c1", 6, [{ ...a, expires: -1 }]))).toBeInstanceOf(
+          Registration.InvalidChange,
+        )
+        // the Effect form sees what the sync form stored, and vice versa
+        expect((yield* loc.lookup(aor)).map((b) => b.contact)).toEqual(lookupSync(aor).map((b) => b.contact))
+        yield* TestClock.adjust("60 seconds") // §10.2.1.1: the first binding expires on the Clock
+        expect(lookupSync(aor).map((b) => b.contact)).toEqual(["sip:carol@192.0.2.8"])
+        const removed = updateSync(
+          aor,
+          Registration.contacts("c1", 7, [{ contact: "sip:carol@192.0.2.8", expires: 0 }]),
+        )
+        expect("removed" in removed && removed.removed).toBe(2) // the one removed and the one expired
+        expect(yield* loc.size).toEqual({ aors: 0, bindings: 0 })
+      }),
+  )
 })

@@ -5,7 +5,7 @@
  * Layer for a process where the registrar is the only role.
  */
 import { Authenticator, Challenge, Credentials } from "@sipfx/auth"
-import { Binding, LocationService } from "@sipfx/location"
+import { Binding, LocationService, type LocationStoreError, Registration } from "@sipfx/location"
 import { Header, Message, type SipRequest, type SipResponse } from "@sipfx/message"
 import { TransactionLayer } from "@sipfx/transaction"
 import type { Source } from "@sipfx/transport"
@@ -69,16 +69,45 @@ const okResponse = (
   return respondWith(request, 200, "OK", headers)
 }
 
-/** Builds the registrar over a LocationService (and Credentials when `auth` is configured). */
+/** An outcome before it becomes a response: decided now, or an Effect when a step needs I/O. */
+type Outcome = SipResponse | Rejection | Effect.Effect<SipResponse, Rejection>
+
+const isResponse = (o: Outcome): o is SipResponse => (o as { _tag?: unknown })._tag === "SipResponse"
+
+const lift = (o: Outcome): Effect.Effect<SipResponse, Rejection> =>
+  o instanceof Rejection ? Effect.fail(o) : isResponse(o) ? Effect.succeed(o) : o
+
+/** §10.3 step 7: what the store's refusal means for the REGISTER. */
+const updateRejection = (
+  e: Registration.RegistrationConflict | Registration.InvalidChange | LocationStoreError,
+): Rejection =>
+  e._tag === "RegistrationConflict"
+    ? reject(
+        500,
+        "CSeq not higher than the binding's for the same Call-ID (§10.3 step 7)",
+        undefined,
+        "Server Internal Error (out of order REGISTER)",
+      )
+    : e._tag === "InvalidChange"
+      ? reject(400, `${e.contact}: ${e.reason}`)
+      : reject(500, e.reason)
+
+/**
+ * Builds the registrar over a LocationService (and Credentials when `auth` is configured).
+ * Without authentication and over a store with `updateSync` (the in-memory one) every step
+ * runs as plain calls inside the transport's receive callback: no fiber per REGISTER.
+ */
 export const make = (options: Options = {}): Effect.Effect<RegistrarShape, RegistrarConfigError, LocationService> =>
   Effect.gen(function* () {
     const location = yield* LocationService
     const credentials = yield* Effect.serviceOption(Credentials)
+    const clock = yield* Clock.Clock
     const resolved: Resolved = resolve(options)
     const auth = options.auth === undefined ? undefined : Authenticator.make({ ...options.auth, kind: "www" })
     if (auth !== undefined && Option.isNone(credentials))
       return yield* Effect.fail(new RegistrarConfigError({ reason: "auth configured without a Credentials service" }))
     const context = yield* Effect.context<never>()
+    const { updateSync, lookupSync } = location
 
     // §10.3 step 3: digest authentication (401 with a challenge per algorithm)
     const authenticate = (request: SipRequest): Effect.Effect<string | Rejection | undefined> => {
@@ -98,47 +127,49 @@ export const make = (options: Options = {}): Effect.Effect<RegistrarShape, Regis
       )
     }
 
-    const steps = (request: SipRequest, source: Source | undefined): Effect.Effect<SipResponse, Rejection> =>
-      Effect.gen(function* () {
-        const invalid = Register.validate(request) ?? Register.checkDomain(request, resolved)
-        if (invalid !== undefined) return yield* invalid
-        const unsupported = Register.checkExtensions(request, resolved)
-        if (unsupported !== undefined) return yield* unsupported
-        const username = yield* authenticate(request)
-        if (username instanceof Rejection) return yield* username
-        const t = Register.target(request, resolved)
-        if (t instanceof Rejection) return yield* t
-        // §10.3 step 4: the authenticated user may change this AOR's bindings
-        if (username !== undefined && !resolved.authorize(username, { user: t.user, text: t.aor }))
-          return yield* reject(403, `${username} may not register ${t.aor}`)
-        const p = Register.plan(request, source, resolved)
-        if (p instanceof Rejection) return yield* p
-        if (p._tag === "Query") {
-          const bindings = yield* location.lookup(t.aor).pipe(Effect.mapError((e) => reject(500, e.reason)))
-          return okResponse(request, bindings, yield* Clock.currentTimeMillis, [])
-        }
-        // §10.3 step 7: all or nothing; a stale Call-ID/CSeq or a store failure is a 500
-        const result = yield* location
-          .update(t.aor, p.changes)
-          .pipe(
-            Effect.mapError((e) =>
-              e._tag === "RegistrationConflict"
-                ? reject(
-                    500,
-                    "CSeq not higher than the binding's for the same Call-ID (§10.3 step 7)",
-                    undefined,
-                    "Server Internal Error (out of order REGISTER)",
-                  )
-                : e._tag === "InvalidChange"
-                  ? reject(400, `${e.contact}: ${e.reason}`)
-                  : reject(500, e.reason),
-            ),
-          )
-        return okResponse(request, result.bindings, yield* Clock.currentTimeMillis, p.path)
-      })
+    // §10.3 steps 4–8, once the user (if any) is authenticated
+    const bind = (request: SipRequest, source: Source | undefined, username: string | undefined): Outcome => {
+      const t = Register.target(request, resolved)
+      if (t instanceof Rejection) return t
+      // §10.3 step 4: the authenticated user may change this AOR's bindings
+      if (username !== undefined && !resolved.authorize(username, { user: t.user, text: t.aor }))
+        return reject(403, `${username} may not register ${t.aor}`)
+      const p = Register.plan(request, source, resolved)
+      if (p instanceof Rejection) return p
+      if (p._tag === "Query") {
+        if (lookupSync !== undefined) return okResponse(request, lookupSync(t.aor), clock.currentTimeMillisUnsafe(), [])
+        return location.lookup(t.aor).pipe(
+          Effect.mapError((e) => reject(500, e.reason)),
+          Effect.map((bindings) => okResponse(request, bindings, clock.currentTimeMillisUnsafe(), [])),
+        )
+      }
+      // §10.3 step 7: all or nothing; a stale Call-ID/CSeq or a store failure is a 500
+      if (updateSync !== undefined) {
+        const result = updateSync(t.aor, p.changes)
+        if (result instanceof Registration.RegistrationConflict || result instanceof Registration.InvalidChange)
+          return updateRejection(result)
+        return okResponse(request, result.bindings, clock.currentTimeMillisUnsafe(), p.path)
+      }
+      return location.update(t.aor, p.changes).pipe(
+        Effect.mapError(updateRejection),
+        Effect.map((result) => okResponse(request, result.bindings, clock.currentTimeMillisUnsafe(), p.path)),
+      )
+    }
 
-    const process = (request: SipRequest, source?: Source): Effect.Effect<SipResponse> =>
-      steps(request, source).pipe(
+    const steps = (request: SipRequest, source: Source | undefined): Outcome => {
+      const invalid =
+        Register.validate(request) ??
+        Register.checkDomain(request, resolved) ??
+        Register.checkExtensions(request, resolved)
+      if (invalid !== undefined) return invalid
+      if (auth === undefined) return bind(request, source, undefined)
+      return Effect.flatMap(authenticate(request), (username) =>
+        username instanceof Rejection ? Effect.fail(username) : lift(bind(request, source, username)),
+      )
+    }
+
+    const recover = (request: SipRequest) => (effect: Effect.Effect<SipResponse, Rejection>) =>
+      effect.pipe(
         Effect.catch((r: Rejection) => Effect.succeed(fromRejection(request, r))),
         Effect.catchDefect((defect) =>
           Effect.logError("registrar defect", defect).pipe(
@@ -147,9 +178,27 @@ export const make = (options: Options = {}): Effect.Effect<RegistrarShape, Regis
         ),
       )
 
-    const run = Effect.runForkWith(context)
+    const process = (request: SipRequest, source?: Source): Effect.Effect<SipResponse> =>
+      recover(request)(Effect.suspend(() => lift(steps(request, source))))
+
+    const runCallback = Effect.runCallbackWith(context)
     const handle = (tx: TransactionLayer.ServerTransaction): void => {
-      run(Effect.map(process(tx.request, tx.source), (response) => tx.respond(response)))
+      const request = tx.request
+      let outcome: Outcome
+      try {
+        outcome = steps(request, tx.source)
+      } catch (defect) {
+        // the Effect path logs and answers 500 the same way
+        outcome = Effect.die(defect)
+      }
+      if (outcome instanceof Rejection) tx.respond(fromRejection(request, outcome))
+      else if (isResponse(outcome)) tx.respond(outcome)
+      else
+        runCallback(recover(request)(outcome), {
+          onExit: (exit) => {
+            if (exit._tag === "Success") tx.respond(exit.value)
+          },
+        })
     }
 
     return { methods: ["REGISTER"], process, handle }
