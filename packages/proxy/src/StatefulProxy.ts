@@ -223,8 +223,8 @@ export const make = (
       else b.cancelPending = true // §9.1: not before a provisional response
     }
 
-    const cancelAll = (ctx: ResponseContext) => {
-      for (const b of ctx.branches) cancelBranch(b)
+    const cancelAll = (ctx: ResponseContext, except?: BranchCtx) => {
+      for (const b of ctx.branches) if (b !== except) cancelBranch(b)
     }
 
     const complete = (ctx: ResponseContext, b: BranchCtx, response: SipResponse | undefined) => {
@@ -278,7 +278,7 @@ export const make = (
         if (!ctx.server.respond(up)) run(Effect.ignore(tl.sendStateless(up, ctx.server.destination)))
         ctx.finalSent = true
         ctx.stopped = true
-        if (ctx.invite) cancelAll(ctx) // §16.7 step 10
+        if (ctx.invite) cancelAll(ctx, b) // §16.7 step 10: the others
         complete(ctx, b, undefined)
         return
       }
@@ -286,7 +286,7 @@ export const make = (
       if (status >= 600) {
         // §16.7 step 5: a 6xx ends the search: cancel the rest, start nothing new
         ctx.stopped = true
-        cancelAll(ctx)
+        cancelAll(ctx, b)
       }
       complete(ctx, b, up)
     }

@@ -291,6 +291,7 @@ describe("§16.7 response context, §16.10 CANCEL, forking", () => {
       yield* h.exchange(inv)
       yield* TestClock.adjust(1_000)
       yield* settle
+      expect(h.callees[0]!.requests("CANCEL")).toHaveLength(0)
       expect(h.callees[1]!.requests("CANCEL")).toHaveLength(1)
       expect(h.finalFor(inv)?.status).toBe(603)
     }),

@@ -1,0 +1,248 @@
+/**
+ * Real peers: SIPp uac → sipfx proxy → SIPp uas (registered in the location service), on
+ * 127.0.0.1 with random ports; every SIPp run bounded by -m, -timeout and a kill timer.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import * as dgram from "node:dgram"
+import { existsSync } from "node:fs"
+import * as net from "node:net"
+import { fileURLToPath } from "node:url"
+import { describe, expect, it } from "@effect/vitest"
+import { Aor, LocationService, MemoryLocation, Registration } from "@sipfx/location"
+import { TransactionLayer } from "@sipfx/transaction"
+import { NodeTransport, Resolver, Transport } from "@sipfx/transport"
+import { Context, Effect, Layer } from "effect"
+import { NextHops, Router, StatefulProxy } from "../src/index.ts"
+
+const hasSipp = existsSync("/usr/bin/sipp")
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))
+
+/** A port free for both UDP and TCP on 127.0.0.1 right now. */
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const attempt = (left: number) => {
+      const s = dgram.createSocket("udp4")
+      s.once("error", reject)
+      s.bind(0, "127.0.0.1", () => {
+        const port = s.address().port
+        s.close(() => {
+          const server = net.createServer()
+          server.once("error", () => (left > 0 ? attempt(left - 1) : reject(new Error("no free port"))))
+          server.listen(port, "127.0.0.1", () => server.close(() => resolve(port)))
+        })
+      })
+    }
+    attempt(20)
+  })
+
+const ports = (count: number) => Effect.promise(() => Promise.all(Array.from({ length: count }, freePort)))
+
+interface Exit {
+  readonly code: number | null
+  readonly output: string
+}
+
+/** SIPp bounded by a kill timer; the Scope kills it too. */
+const sipp = (args: ReadonlyArray<string>, timeoutMs = 45_000) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const child: ChildProcess = spawn("sipp", [...args, "-nostdin"], { stdio: ["ignore", "pipe", "pipe"] })
+      let output = ""
+      child.stdout?.on("data", (d) => (output += String(d)))
+      child.stderr?.on("data", (d) => (output += String(d)))
+      const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs)
+      const exit = new Promise<Exit>((resolve) =>
+        child.on("exit", (code) => {
+          clearTimeout(timer)
+          resolve({ code, output })
+        }),
+      )
+      return { child, exit: Effect.promise(() => exit) }
+    }),
+    ({ child }) =>
+      Effect.sync(() => {
+        if (child.exitCode === null) child.kill("SIGKILL")
+      }),
+  )
+
+/** The proxy on udp+tcp 127.0.0.1:port, loopback-only next hops, test domains resolved in memory. */
+const realProxy = (port: number, dns: Record<string, ReadonlyArray<string>> = {}) =>
+  Effect.gen(function* () {
+    const transport = yield* NodeTransport.make({ listen: [`udp://127.0.0.1:${port}`, `tcp://127.0.0.1:${port}`] })
+    const tl = yield* TransactionLayer.make().pipe(Effect.provideService(Transport, transport))
+    const base = Layer.mergeAll(
+      Layer.succeed(Transport, transport),
+      Layer.succeed(TransactionLayer.TransactionLayer, tl),
+      Resolver.memory(dns),
+      MemoryLocation.layer(),
+    )
+    const context = yield* Layer.build(
+      StatefulProxy.serve.pipe(
+        Layer.provideMerge(StatefulProxy.layer({ nextHops: NextHops.loopback, domains: ["example.com"] })),
+        Layer.provideMerge(Router.location()),
+        Layer.provideMerge(base),
+      ),
+    )
+    const location = Context.get(context, LocationService)
+    const bind = (aor: string, contact: string) =>
+      location.update(
+        Aor.fromString(aor) as Aor.Aor,
+        Registration.contacts(`${contact}-reg`, 1, [{ contact, expires: 3600 }]),
+      )
+    return { bind, proxy: Context.get(context, StatefulProxy.StatefulProxy), tl }
+  })
+
+const common = (port: number, transport: string) => ["-i", "127.0.0.1", "-p", String(port), "-t", transport]
+
+const cases = [
+  { name: "UDP", t: "u1", param: "", extra: [] as Array<string>, calls: 5 },
+  { name: "TCP", t: "t1", param: ";transport=tcp", extra: [] as Array<string>, calls: 5 },
+  { name: "UDP with 10% loss", t: "u1", param: "", extra: ["-lost", "10"], calls: 5 },
+]
+
+describe.skipIf(!hasSipp)("SIPp through the stateful proxy (RFC 3261 §16)", () => {
+  for (const c of cases) {
+    it.live(
+      `§16.6 / §16.7 / §16.12 ${c.name}: ${c.calls} calls uac → proxy → uas (INVITE, 180, 200, ACK, BYE)`,
+      () =>
+        Effect.gen(function* () {
+          const [proxyPort, uasPort, uacPort] = yield* ports(3)
+          const p = yield* realProxy(proxyPort!)
+          yield* p.bind(`sip:bob@127.0.0.1:${proxyPort}`, `sip:bob@127.0.0.1:${uasPort}${c.param}`)
+          const uas = yield* sipp([
+            "-sf",
+            fixture("uas-answer.xml"),
+            ...common(uasPort!, c.t),
+            "-m",
+            String(c.calls),
+            "-timeout",
+            "40s",
+            ...c.extra,
+          ])
+          yield* Effect.sleep("300 millis")
+          const uac = yield* sipp([
+            `127.0.0.1:${proxyPort}`,
+            "-sf",
+            fixture("uac.xml"),
+            "-s",
+            "bob",
+            ...common(uacPort!, c.t),
+            "-m",
+            String(c.calls),
+            "-r",
+            "5",
+            "-timeout",
+            "40s",
+            ...c.extra,
+          ])
+          const [a, b] = yield* Effect.all([uac.exit, uas.exit], { concurrency: 2 })
+          expect(a.code, a.output).toBe(0)
+          expect(b.code, b.output).toBe(0)
+          // every response context is gone once the calls are over
+          yield* Effect.sleep("100 millis")
+          expect(p.proxy.stats().contexts).toBe(0)
+        }).pipe(Effect.scoped),
+      60_000,
+    )
+  }
+
+  it.live(
+    "§16.7 step 10 / §16.10 parallel forking: one uas answers 200, the other is CANCELled and answers 487",
+    () =>
+      Effect.gen(function* () {
+        const [proxyPort, answerPort, cancelPort, uacPort] = yield* ports(4)
+        const p = yield* realProxy(proxyPort!)
+        yield* p.bind(`sip:bob@127.0.0.1:${proxyPort}`, `sip:bob@127.0.0.1:${answerPort}`)
+        yield* p.bind(`sip:bob@127.0.0.1:${proxyPort}`, `sip:bob@127.0.0.1:${cancelPort}`)
+        const answering = yield* sipp([
+          "-sf",
+          fixture("uas-answer.xml"),
+          ...common(answerPort!, "u1"),
+          "-m",
+          "1",
+          "-timeout",
+          "30s",
+        ])
+        const cancelled = yield* sipp([
+          "-sf",
+          fixture("uas-cancelled.xml"),
+          ...common(cancelPort!, "u1"),
+          "-m",
+          "1",
+          "-timeout",
+          "30s",
+        ])
+        yield* Effect.sleep("300 millis")
+        const uac = yield* sipp([
+          `127.0.0.1:${proxyPort}`,
+          "-sf",
+          fixture("uac.xml"),
+          "-s",
+          "bob",
+          ...common(uacPort!, "u1"),
+          "-m",
+          "1",
+          "-timeout",
+          "30s",
+        ])
+        const exits = yield* Effect.all([uac.exit, answering.exit, cancelled.exit], { concurrency: 3 })
+        for (const e of exits) expect(e.code, e.output).toBe(0)
+      }).pipe(Effect.scoped),
+    60_000,
+  )
+
+  it.live(
+    "§16.3 step 3: Max-Forwards 0 → 483 (SIPp)",
+    () =>
+      Effect.gen(function* () {
+        const [proxyPort, uacPort] = yield* ports(2)
+        yield* realProxy(proxyPort!)
+        const uac = yield* sipp([
+          `127.0.0.1:${proxyPort}`,
+          "-sf",
+          fixture("uac-483.xml"),
+          "-s",
+          "bob",
+          "-key",
+          "max_forwards",
+          "0",
+          ...common(uacPort!, "u1"),
+          "-m",
+          "1",
+          "-timeout",
+          "20s",
+        ])
+        const e = yield* uac.exit
+        expect(e.code, e.output).toBe(0)
+      }).pipe(Effect.scoped),
+    30_000,
+  )
+
+  it.live(
+    "§16.3 step 4: a request routed back to the proxy is a loop → 482 (SIPp)",
+    () =>
+      Effect.gen(function* () {
+        const [proxyPort, uacPort] = yield* ports(2)
+        // loop.example.net is not ours and resolves to the proxy itself
+        yield* realProxy(proxyPort!, { "loop.example.net": ["127.0.0.1"] })
+        const uac = yield* sipp([
+          `127.0.0.1:${proxyPort}`,
+          "-sf",
+          fixture("uac-482.xml"),
+          "-s",
+          "x",
+          "-key",
+          "target",
+          `loop.example.net:${proxyPort}`,
+          ...common(uacPort!, "u1"),
+          "-m",
+          "1",
+          "-timeout",
+          "20s",
+        ])
+        const e = yield* uac.exit
+        expect(e.code, e.output).toBe(0)
+      }).pipe(Effect.scoped),
+    30_000,
+  )
+})
