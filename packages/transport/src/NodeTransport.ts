@@ -619,6 +619,54 @@ export const make = (
         return sendUdp(bytes, destination, ttl)
       })
 
+    /** the rare cases (streams, multicast, §18.1.1 switch to TCP) run `send` itself */
+    const sendLater = (message: SipMessage, destination: Destination, onError: (error: TransportError) => void) => {
+      Effect.runCallback(send(message, destination), {
+        onExit: (exit) => {
+          if (exit._tag !== "Failure") return
+          for (const r of exit.cause.reasons) {
+            if (r._tag === "Fail") {
+              onError(r.error)
+              return
+            }
+          }
+        },
+      })
+    }
+
+    /** unicast UDP in one synchronous socket call: serialise, pick the socket, send */
+    const sendNow = (message: SipMessage, destination: Destination, onError: (error: TransportError) => void): void => {
+      if (closed) {
+        onError(fail("Closed", "transport closed", destination))
+        return
+      }
+      if (destination.protocol !== "UDP" || isMulticast(destination.address)) {
+        sendLater(message, destination, onError)
+        return
+      }
+      let bytes: Uint8Array
+      try {
+        bytes = serialize(message)
+      } catch (cause) {
+        onError(fail("Encode", `cannot serialise: ${String(cause)}`, destination, cause))
+        return
+      }
+      const listener = udpSocketFor(destination.address)
+      if (
+        listener === undefined ||
+        bytes.length > 65_507 ||
+        (message._tag === "SipRequest" && bytes.length > config.udpMaxRequestSize && hasListener("TCP"))
+      ) {
+        // no socket, too large, or a large request that leaves over TCP: `send` says which
+        sendLater(message, destination, onError)
+        return
+      }
+      listener.socket.send(bytes, destination.port, destination.address, (error) => {
+        if (error) onError(fail(errorReason(error), error.message, destination, error))
+        else stats.sent++
+      })
+    }
+
     // ---------- bind everything ----------
 
     for (const listen of config.listen) {
@@ -691,6 +739,7 @@ export const make = (
       subscribe,
       incoming,
       send,
+      sendNow,
       stats: () => ({ ...stats }),
     })
   })

@@ -104,6 +104,14 @@ export class Transport extends Context.Service<
      * (see `prepareRequest`); responses are routed by the caller per §18.2.2 (`responseDestination`).
      */
     readonly send: (message: SipMessage, destination: Destination) => Effect.Effect<void, TransportError>
+    /**
+     * `send` as a plain call, for hot paths that must not start a fiber per message (a
+     * transaction layer's responses). A failure goes to `onError`, at once or later (a socket
+     * error). Optional: without it, callers run `send`.
+     */
+    readonly sendNow?:
+      | ((message: SipMessage, destination: Destination, onError: (error: TransportError) => void) => void)
+      | undefined
     /** a snapshot of the counters, when the implementation keeps them */
     readonly stats?: (() => TransportStats) | undefined
   }

@@ -108,6 +108,27 @@ describe("NodeTransport UDP", () => {
     }).pipe(Effect.scoped),
   )
 
+  it.live("§18.1.1 sendNow: UDP in one plain call, the large request still over TCP, failures to onError", () =>
+    Effect.gen(function* () {
+      const a = yield* NodeTransport.make({ listen: ["udp://127.0.0.1:0", "tcp://127.0.0.1:0"] })
+      const b = yield* NodeTransport.make({ listen: ["udp://127.0.0.1:0", "tcp://127.0.0.1:0"] })
+      const errors: Array<string> = []
+      const onError = (e: { readonly reason: string }) => errors.push(e.reason)
+      const take = yield* nextInbound(b)
+      const small = Routing.prepareRequest(parseRequest(optionsText()), a.listenPoints[0]!)
+      a.sendNow!(small, { protocol: "UDP", address: "127.0.0.1", port: portOf(b, "UDP") }, onError)
+      expect((yield* take).source.protocol).toBe("UDP")
+      const take2 = yield* nextInbound(b)
+      const big = Routing.prepareRequest(parseRequest(optionsText({ body: "x".repeat(1400) })), a.listenPoints[0]!)
+      a.sendNow!(big, { protocol: "UDP", address: "127.0.0.1", port: portOf(b, "TCP") }, onError)
+      expect((yield* take2).source.protocol).toBe("TCP")
+      // no IPv6 listener: the send fails, and says why
+      a.sendNow!(small, { protocol: "UDP", address: "::1", port: 5060 }, onError)
+      yield* Effect.sleep("50 millis")
+      expect(errors).toEqual(["NoListener"])
+    }).pipe(Effect.scoped),
+  )
+
   it.live("IPv6 ::1 over UDP and TCP", () =>
     Effect.gen(function* () {
       const t = yield* responder({ listen: ["udp://[::1]:0", "tcp://[::1]:0"] })
