@@ -114,17 +114,26 @@ const rig = (protocol: Protocol, t1 = 500) =>
     } satisfies Rig
   })
 
-/** Runs `total` non-INVITE pairs with `window` outstanding; resolves with the elapsed ms. */
+/** Elapsed wall-clock and CPU (user + system, this process) milliseconds of one run. */
+interface Elapsed {
+  readonly wall: number
+  readonly cpu: number
+}
+
+/** Runs `total` non-INVITE pairs with `window` outstanding. */
 const pairs = (r: Rig, protocol: Protocol, total: number, window: number) =>
-  Effect.callback<number>((resume) => {
+  Effect.callback<Elapsed>((resume) => {
     let started = 0
     let done = 0
     const t0 = performance.now()
+    const cpu0 = process.cpuUsage()
     const callbacks = {
       onResponse: (response: SipResponse) => {
         if (response.status < 200) return
-        if (++done === total) resume(Effect.succeed(performance.now() - t0))
-        else if (started < total) start()
+        if (++done === total) {
+          const used = process.cpuUsage(cpu0)
+          resume(Effect.succeed({ wall: performance.now() - t0, cpu: (used.user + used.system) / 1000 }))
+        } else if (started < total) start()
       },
     }
     const start = () => {
@@ -144,9 +153,20 @@ const throughput = (protocol: Protocol, total: number, rounds: number) =>
     const r = yield* rig(protocol)
     yield* pairs(r, protocol, 150_000, 256) // warm-up: let the JIT settle
     const rates: Array<number> = []
-    for (let i = 0; i < rounds; i++) rates.push(total / ((yield* pairs(r, protocol, total, 256)) / 1000))
+    const cpuRates: Array<number> = []
+    for (let i = 0; i < rounds; i++) {
+      const e = yield* pairs(r, protocol, total, 256)
+      rates.push(total / (e.wall / 1000))
+      cpuRates.push(total / (e.cpu / 1000))
+    }
     yield* Effect.yieldNow // the last transactions finish their step after the TU callback
-    return { rate: median(rates), best: Math.max(...rates), stats: r.client.stats(), serverStats: r.server.stats() }
+    return {
+      rate: median(rates),
+      best: Math.max(...rates),
+      cpuRate: median(cpuRates),
+      stats: r.client.stats(),
+      serverStats: r.server.stats(),
+    }
   }).pipe(Effect.scoped)
 
 const heapPerTransaction = (n: number) =>
@@ -187,11 +207,17 @@ const costAtLive = (live: number, total: number) =>
     for (let i = 0; i < live; i++) r.client.sendRequest(request("INVITE", "UDP"), r.toSink, callbacks)
     yield* pairs(r, "TCP", 100_000, 256)
     const times: Array<number> = []
-    for (let i = 0; i < 5; i++) times.push(yield* pairs(r, "TCP", total, 256))
+    const cpuTimes: Array<number> = []
+    for (let i = 0; i < 5; i++) {
+      const e = yield* pairs(r, "TCP", total, 256)
+      times.push(e.wall)
+      cpuTimes.push(e.cpu)
+    }
     yield* Effect.yieldNow
     return {
       usPerPair: (median(times) * 1000) / total,
       bestUsPerPair: (Math.min(...times) * 1000) / total,
+      cpuUsPerPair: (median(cpuTimes) * 1000) / total,
       live: r.client.stats().clientTransactions,
     }
   }).pipe(Effect.scoped)
@@ -230,6 +256,7 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
           "non-INVITE client+server pairs",
           "pairs/s (median)",
           "pairs/s (best)",
+          "pairs per CPU s (median)",
           "live client tx after",
           "armed timers after",
         ],
@@ -238,6 +265,7 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
             "reliable (Timer J = K = 0)",
             fmt(tcp.rate),
             fmt(tcp.best),
+            fmt(tcp.cpuRate),
             fmt(tcp.stats.clientTransactions),
             fmt(tcp.stats.timers),
           ],
@@ -245,6 +273,7 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
             "UDP-like (K = 5 s, J = 32 s stay armed)",
             fmt(udp.rate),
             fmt(udp.best),
+            fmt(udp.cpuRate),
             fmt(udp.stats.clientTransactions),
             fmt(udp.stats.timers),
           ],
@@ -254,10 +283,25 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
     const rows: Array<Array<string>> = []
     for (const live of quick ? [10, 1_000, 20_000] : [10, 1_000, 100_000]) {
       const c = yield* costAtLive(live, quick ? 10_000 : 50_000)
-      rows.push([fmt(c.live), c.usPerPair.toFixed(2), c.bestUsPerPair.toFixed(2), (c.bestUsPerPair / 2).toFixed(2)])
+      rows.push([
+        fmt(c.live),
+        c.usPerPair.toFixed(2),
+        c.bestUsPerPair.toFixed(2),
+        (c.bestUsPerPair / 2).toFixed(2),
+        c.cpuUsPerPair.toFixed(2),
+      ])
     }
     console.log(
-      `\n${table(["other live transactions", "µs per pair (median)", "µs per pair (best)", "µs per message (best)"], rows)}`,
+      `\n${table(
+        [
+          "other live transactions",
+          "µs per pair (median)",
+          "µs per pair (best)",
+          "µs per message (best)",
+          "CPU µs per pair (median)",
+        ],
+        rows,
+      )}`,
     )
     console.log(
       `\nload average ${loadavg()

@@ -4,7 +4,7 @@
  * transport's subscribe callback, and keeps one fiber that sends queued messages and sleeps on
  * Effect's Clock until the next timer deadline. No fiber, queue or timer exists per transaction.
  */
-import type { SipRequest, SipResponse } from "@sipfx/message"
+import { Message, type SipRequest, type SipResponse, type Via } from "@sipfx/message"
 import {
   type Destination,
   type Inbound,
@@ -18,7 +18,7 @@ import { Clock, Context, Effect, Exit, Layer, Queue, Result, type Scope, Stream 
 import type { AnyStateMachine } from "xstate"
 import * as Compiled from "./Compiled.ts"
 import { InvalidRequest, TransactionTimeout } from "./Errors.ts"
-import * as Raw from "./internal/Raw.ts"
+import * as Matching from "./internal/Matching.ts"
 import * as Messages from "./Messages.ts"
 import * as InviteClientTransaction from "./machines/InviteClientTransaction.ts"
 import * as InviteServerTransaction from "./machines/InviteServerTransaction.ts"
@@ -170,13 +170,16 @@ const serverEvent = (kind: Kind, status: number): string =>
 const timeoutTimer = { InviteClient: "B", NonInviteClient: "F", InviteServer: "H" } as const
 
 /** RFC 3261 §18.2.2 with RFC 3581: where a server transaction sends its responses. */
-export const responseDestination = (source: Source, via: Raw.RawVia | undefined): Destination => {
+export const responseDestination = (source: Source, via: Via | undefined): Destination => {
   const protocol: Protocol = source.protocol
   if (isReliable(protocol)) {
     return { protocol, address: source.address, port: source.port, connectionId: source.connectionId }
   }
-  if (via?.maddr !== undefined) return { protocol, address: via.maddr, port: via.port ?? 5060 }
-  if (via?.rport !== undefined) return { protocol, address: source.address, port: source.port }
+  const maddr = via === undefined ? undefined : Message.param(via.params, "maddr")
+  if (typeof maddr === "string") return { protocol, address: maddr, port: via?.port ?? 5060 }
+  if (via !== undefined && Message.param(via.params, "rport") !== undefined) {
+    return { protocol, address: source.address, port: source.port }
+  }
   return { protocol, address: source.address, port: via?.port ?? 5060 }
 }
 
@@ -230,7 +233,8 @@ class ServerTx extends Tx implements ServerTransaction {
   listener: ServerListener | undefined = undefined
   cancels: ServerTransaction | undefined = undefined
   readonly source: Source
-  readonly sentBy: string
+  /** the top Via of the request: its sent-by takes part in matching (§17.2.3) */
+  readonly via: Via
   constructor(
     layer: Engine,
     kind: Kind,
@@ -238,11 +242,11 @@ class ServerTx extends Tx implements ServerTransaction {
     request: SipRequest,
     source: Source,
     destination: Destination,
-    sentBy: string,
+    via: Via,
   ) {
     super(layer, kind, id, request, destination)
     this.source = source
-    this.sentBy = sentBy
+    this.via = via
   }
   respond(response: SipResponse): boolean {
     if (!this.alive || response.status < 100 || response.status > 699) return false
@@ -280,10 +284,18 @@ class Engine {
   readonly config: Timers.TimerConfig
   readonly autoTrying: boolean
   readonly clock: Clock.Clock
-  constructor(config: Timers.TimerConfig, autoTrying: boolean, clock: Clock.Clock) {
+  /** the transport's synchronous send, when it has one: then nothing goes through the outbox */
+  readonly sendNow: Transport["Service"]["sendNow"]
+  constructor(
+    config: Timers.TimerConfig,
+    autoTrying: boolean,
+    clock: Clock.Clock,
+    sendNow: Transport["Service"]["sendNow"] = undefined,
+  ) {
     this.config = config
     this.autoTrying = autoTrying
     this.clock = clock
+    this.sendNow = sendNow
     // one table per machine and reliability, shared by every transaction of this layer
     this.tables = [Kind.InviteClient, Kind.NonInviteClient, Kind.InviteServer, Kind.NonInviteServer].flatMap((kind) =>
       [false, true].map((reliable) => Compiled.get(machineOf[kind], { timers: config, reliable, autoTrying })),
@@ -299,9 +311,8 @@ class Engine {
   }
 
   private receiveResponse(response: SipResponse, source: Source): void {
-    const via = Raw.topViaValue(response)
-    const branch = via === undefined ? undefined : Raw.branchOf(via)
-    const method = Raw.cseqMethod(response)
+    const branch = Message.branch(response)
+    const method = Message.cseq(response)?.method
     let tx: ClientTx | undefined
     // §17.1.3: the branch of the top Via and the CSeq method
     if (branch !== undefined && method !== undefined) {
@@ -320,29 +331,30 @@ class Engine {
    * a hit, and requests that share a branch but differ in those get a composite key. Requests
    * without the cookie use the RFC 2543 key.
    */
-  private findServer(request: SipRequest, via: string, method: string): ServerTx | undefined {
+  private findServer(request: SipRequest, via: Via, method: string): ServerTx | undefined {
     const map = method === "CANCEL" ? this.serverCancels : this.servers
-    const branch = Raw.branchOf(via)
-    if (branch === undefined || !branch.startsWith(Raw.MAGIC_COOKIE)) {
-      return map.get(Raw.rfc2543Key(request, via, method))
+    const branch = Matching.branchOf(via)
+    if (branch === undefined || !branch.startsWith(Matching.MAGIC_COOKIE)) {
+      return map.get(Matching.rfc2543Key(request, via, method))
     }
     const tx = map.get(branch)
     if (tx === undefined) return undefined
-    const sentBy = Raw.sentByOf(via)
-    if (tx.sentBy === sentBy && tx.request.method === method) return tx
-    return map.get(`${branch}\u0000${sentBy}\u0000${method}`)
+    if (tx.request.method === method && Matching.sameSentBy(tx.via, via)) return tx
+    return map.get(`${branch}\u0000${Matching.sentByKey(via)}\u0000${method}`)
   }
 
-  private serverKey(request: SipRequest, via: string, sentBy: string, method: string): string {
+  private serverKey(request: SipRequest, via: Via, method: string): string {
     const map = method === "CANCEL" ? this.serverCancels : this.servers
-    const branch = Raw.branchOf(via)
-    if (branch === undefined || !branch.startsWith(Raw.MAGIC_COOKIE)) return Raw.rfc2543Key(request, via, method)
-    return map.has(branch) ? `${branch}\u0000${sentBy}\u0000${method}` : branch
+    const branch = Matching.branchOf(via)
+    if (branch === undefined || !branch.startsWith(Matching.MAGIC_COOKIE)) {
+      return Matching.rfc2543Key(request, via, method)
+    }
+    return map.has(branch) ? `${branch}\u0000${Matching.sentByKey(via)}\u0000${method}` : branch
   }
 
   private receiveRequest(request: SipRequest, source: Source): void {
     const method = request.method
-    const via = Raw.topViaValue(request)
+    const via = Message.topVia(request)
     if (via === undefined) return // nothing to answer to (the transport rejects such requests)
     if (method === "ACK") {
       const tx = this.findServer(request, via, "INVITE")
@@ -359,11 +371,9 @@ class Engine {
     }
     const handler = this.serveHandler
     if (handler === undefined) return
-    const parsed = Raw.parseVia(via)
-    if (parsed === undefined) return
     const kind = method === "INVITE" ? Kind.InviteServer : Kind.NonInviteServer
-    const key = this.serverKey(request, via, parsed.sentBy, method)
-    const tx = new ServerTx(this, kind, key, request, source, responseDestination(source, parsed), parsed.sentBy)
+    const key = this.serverKey(request, via, method)
+    const tx = new ServerTx(this, kind, key, request, source, responseDestination(source, via), via)
     if (method === "CANCEL") {
       tx.cancels = this.findServer(request, via, "INVITE")
       this.serverCancels.set(key, tx)
@@ -379,8 +389,7 @@ class Engine {
     destination: Destination,
     callbacks: ClientCallbacks,
   ): Result.Result<ClientTransaction, InvalidRequest> {
-    const via = Raw.topViaValue(request)
-    const branch = via === undefined ? undefined : Raw.branchOf(via)
+    const branch = Message.branch(request)
     if (branch === undefined || branch === "") {
       return Result.fail(new InvalidRequest({ reason: "top Via with a branch parameter required (§8.1.1.7)" }))
     }
@@ -388,7 +397,7 @@ class Engine {
     if (method === "ACK") {
       return Result.fail(new InvalidRequest({ reason: "ACK is not sent in a client transaction (§17.1.1.3)" }))
     }
-    const cseq = Raw.cseq(request)
+    const cseq = Message.cseq(request)
     if (cseq === undefined || cseq.method !== method) {
       return Result.fail(new InvalidRequest({ reason: "CSeq missing or its method differs (§8.1.1.5)" }))
     }
@@ -404,7 +413,7 @@ class Engine {
   }
 
   findInvite(cancel: SipRequest): ServerTransaction | undefined {
-    const via = Raw.topViaValue(cancel)
+    const via = Message.topVia(cancel)
     return via === undefined ? undefined : this.findServer(cancel, via, "INVITE")
   }
 
@@ -544,6 +553,13 @@ class Engine {
   // -- the pump: sends and timers --
 
   private enqueue(message: SipRequest | SipResponse, destination: Destination, tx: Tx | undefined): void {
+    const sendNow = this.sendNow
+    if (sendNow !== undefined) {
+      // a fiber wake-up per message costs more than the send itself; a failure comes back
+      // as an event (queued behind the current step when it is reported at once)
+      sendNow(message, destination, (error) => this.transportFailed(tx, error))
+      return
+    }
     this.outbox.push(message, destination, tx)
     if (this.outbox.length === 3) this.poke()
   }
@@ -636,7 +652,7 @@ export const make = (
     const transport = yield* Transport
     const clock = yield* Clock.Clock
     const config: Timers.TimerConfig = { ...Timers.defaults, ...options.timers }
-    const engine = new Engine(config, options.autoTrying ?? true, clock)
+    const engine = new Engine(config, options.autoTrying ?? true, clock, transport.sendNow)
     yield* transport.subscribe(engine.receive)
     yield* Effect.forkScoped(pump(engine, transport))
 
