@@ -92,6 +92,21 @@ export const make = (options: Options = {}): Effect.Effect<Network["Service"], n
     const endpoints = new Map<string, Endpoint>()
     const counters: Counters = { sent: 0, delivered: 0, lost: 0, duplicated: 0, reordered: 0, unroutable: 0 }
     let nextPort = 20_000
+    // reliable "connections": one id per pair of endpoints, usable from both ends (§18.2.2: a
+    // response goes back on the request's connection, whatever port the Via names)
+    const connections = new Map<string, readonly [Endpoint, Endpoint]>()
+    const connectionId = (a: Endpoint, b: Endpoint): string => {
+      const id = a.name < b.name ? `sim:${a.name}~${b.name}` : `sim:${b.name}~${a.name}`
+      if (!connections.has(id)) connections.set(id, [a, b])
+      return id
+    }
+    const registered = (ep: Endpoint): boolean => endpoints.get(key(ep.point.address, ep.point.port)) === ep
+    const peerOn = (from: Endpoint, id: string | undefined): Endpoint | undefined => {
+      const ends = id === undefined ? undefined : connections.get(id)
+      if (ends === undefined) return undefined
+      const other = ends[0] === from ? ends[1] : ends[1] === from ? ends[0] : undefined
+      return other !== undefined && registered(other) ? other : undefined
+    }
     let inFlight = 0
 
     const deliverNow = (to: Endpoint, message: SipMessage, source: Source): void => {
@@ -120,8 +135,10 @@ export const make = (options: Options = {}): Effect.Effect<Network["Service"], n
       (message: SipMessage, destination: Destination): Effect.Effect<void, TransportError> =>
         Effect.suspend(() => {
           counters.sent++
-          const to = endpoints.get(key(destination.address, destination.port))
           const reliable = from.point.protocol !== "UDP"
+          const to =
+            (reliable ? peerOn(from, destination.connectionId) : undefined) ??
+            endpoints.get(key(destination.address, destination.port))
           if (to === undefined) {
             counters.unroutable++
             // a datagram to nowhere just vanishes; a connection attempt is refused (§18.4)
@@ -135,7 +152,7 @@ export const make = (options: Options = {}): Effect.Effect<Network["Service"], n
             protocol: from.point.protocol,
             address: from.point.address,
             port: from.point.port,
-            connectionId: reliable ? `sim:${from.name}>${to.name}` : undefined,
+            connectionId: reliable ? connectionId(from, to) : undefined,
             local: { address: to.point.address, port: to.point.port },
           }
           const c = from.conditions ?? options.conditions
@@ -173,7 +190,11 @@ export const make = (options: Options = {}): Effect.Effect<Network["Service"], n
           endpoints.set(key(address, port), ep)
           return ep
         }),
-        (ep) => Effect.sync(() => endpoints.delete(key(ep.point.address, ep.point.port))),
+        (ep) =>
+          Effect.sync(() => {
+            endpoints.delete(key(ep.point.address, ep.point.port))
+            for (const [id, ends] of connections) if (ends[0] === ep || ends[1] === ep) connections.delete(id)
+          }),
       ).pipe(
         Effect.map((ep) => {
           const subscribe = (handler: (inbound: Inbound) => void) =>

@@ -80,6 +80,24 @@ describe("simnet", () => {
     }),
   )
 
+  it.effect("§18.2.2 TCP-like: a reply on the request's connection id reaches its sender, whatever the port", () =>
+    Effect.gen(function* () {
+      const { a, b, got, to } = yield* pair({}, "TCP")
+      const back: Array<Inbound> = []
+      yield* a.subscribe((inbound) => back.push(inbound))
+      yield* a.send(message(1), to)
+      const connectionId = got[0]!.inbound.source.connectionId
+      // the port names nobody: only the connection id leads back to a
+      yield* b.send(message(2), { protocol: "TCP", address: "127.0.0.1", port: 1, connectionId })
+      expect(back.map((i) => i.source.connectionId)).toEqual([connectionId])
+      // an unknown connection id falls back to the address and port (§18.2.2: open a new connection)
+      const error = yield* Effect.flip(
+        b.send(message(3), { protocol: "TCP", address: "127.0.0.1", port: 1, connectionId: "sim:nobody" }),
+      )
+      expect(error.reason).toBe("Refused")
+    }),
+  )
+
   it.effect("an endpoint removed with its Scope receives nothing more", () =>
     Effect.gen(function* () {
       const network = yield* Network.make({})

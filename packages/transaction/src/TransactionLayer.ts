@@ -169,18 +169,35 @@ const serverEvent = (kind: Kind, status: number): string =>
 
 const timeoutTimer = { InviteClient: "B", NonInviteClient: "F", InviteServer: "H" } as const
 
-/** RFC 3261 §18.2.2 with RFC 3581: where a server transaction sends its responses. */
+// §18.1.1 / §19.1.2 default ports, used when the Via's sent-by has none
+const defaultPort = (protocol: Protocol): number =>
+  protocol === "TLS" ? 5061 : protocol === "WSS" ? 443 : protocol === "WS" ? 80 : 5060
+
+/**
+ * RFC 3261 §18.2.2 with RFC 3581 §4: where a server transaction sends its responses, fixed when
+ * the request arrives. Reliable: back on the request's connection, else (connection gone) to the
+ * source address and the sent-by port. Unreliable: `maddr` with the sent-by port; the source
+ * address and port when the request asked for `rport`; else the source address and sent-by port.
+ *
+ * The source address stands for `received` (§18.2.1): it is what the transport would stamp, and
+ * reading it from the packet keeps this independent of whether the transport stamped the Via.
+ * (`Routing.responseDestination` of @sipfx/transport reads a stamped response's Via instead,
+ * so it cannot serve before a response exists nor over transports that do not stamp.)
+ */
 export const responseDestination = (source: Source, via: Via | undefined): Destination => {
   const protocol: Protocol = source.protocol
+  const sentByPort = via?.port ?? defaultPort(protocol)
   if (isReliable(protocol)) {
-    return { protocol, address: source.address, port: source.port, connectionId: source.connectionId }
+    return { protocol, address: source.address, port: sentByPort, connectionId: source.connectionId }
   }
-  const maddr = via === undefined ? undefined : Message.param(via.params, "maddr")
-  if (typeof maddr === "string") return { protocol, address: maddr, port: via?.port ?? 5060 }
-  if (via !== undefined && Message.param(via.params, "rport") !== undefined) {
-    return { protocol, address: source.address, port: source.port }
+  if (via !== undefined) {
+    const maddr = Message.param(via.params, "maddr")
+    if (typeof maddr === "string" && maddr !== "") return { protocol, address: maddr, port: sentByPort }
+    if (Message.param(via.params, "rport") !== undefined) {
+      return { protocol, address: source.address, port: source.port }
+    }
   }
-  return { protocol, address: source.address, port: via?.port ?? 5060 }
+  return { protocol, address: source.address, port: sentByPort }
 }
 
 abstract class Tx {
