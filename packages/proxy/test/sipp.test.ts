@@ -117,7 +117,6 @@ describe.skipIf(!hasSipp)("SIPp through the stateful proxy (RFC 3261 §16)", () 
             String(c.calls),
             "-timeout",
             "40s",
-            ...c.extra,
           ])
           yield* Effect.sleep("300 millis")
           const uac = yield* sipp([
