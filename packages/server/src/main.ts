@@ -38,10 +38,15 @@ const flags = {
   realm: text("realm", "SIPFX_REALM", "digest realm: enables authentication (credentials from the config file)"),
   minExpires: int("min-expires", "SIPFX_MIN_EXPIRES", "shortest registration accepted, seconds (423 below; 60)"),
   maxExpires: int("max-expires", "SIPFX_MAX_EXPIRES", "longest registration granted, seconds (7200)"),
+  udpReceiveBuffer: int(
+    "udp-receive-buffer",
+    "SIPFX_UDP_RECEIVE_BUFFER",
+    "UDP socket receive buffer in bytes, capped by net.core.rmem_max (4194304)",
+  ),
   config: Flag.String("config").pipe(
     Flag.optional,
     Flag.withDescription(
-      "JSON file with any of: listen, domains, users, location, minExpires, maxExpires, defaultExpires, auth {realm, secret, credentials}, mappings",
+      "JSON file with any of: listen, domains, users, location, minExpires, maxExpires, defaultExpires, auth {realm, secret, credentials}, mappings, udpReceiveBuffer",
     ),
   ),
 }
@@ -75,6 +80,7 @@ export const resolveConfig = (p: Parsed): Serve.ServeConfig => {
     maxExpires: Option.getOrUndefined(p.maxExpires) ?? file.maxExpires ?? d.maxExpires,
     defaultExpires: file.defaultExpires ?? d.defaultExpires,
     mappings: file.mappings ?? d.mappings,
+    udpReceiveBuffer: Option.getOrUndefined(p.udpReceiveBuffer) ?? file.udpReceiveBuffer ?? d.udpReceiveBuffer,
     auth:
       realm === undefined
         ? undefined
