@@ -1,5 +1,6 @@
-import { assign, cancel, enqueueActions, raise, setup } from "xstate"
+import { assign, setup } from "xstate"
 import * as Timers from "../Timers.ts"
+import { context, effect, timers, types } from "./common.ts"
 
 /**
  * INVITE client transaction, RFC 3261 §17.1.1 (Figure 5) as corrected by RFC 6026 §8.4:
@@ -15,15 +16,10 @@ export type Event =
   | { readonly type: "timerM" }
   | { readonly type: "transportError" }
 
-// Actions without a body are performed by whoever runs the machine (the TransactionLayer).
-const effect = () => {}
+const timer = timers<Event, "timerA" | "timerB" | "timerD" | "timerM">()
 
 export const machine = setup({
-  types: {
-    context: {} as Timers.TransactionContext,
-    input: {} as Timers.TransactionInput,
-    events: {} as Event,
-  },
+  types: types<Event>(),
   actions: {
     sendRequest: effect,
     sendAck: effect,
@@ -32,17 +28,15 @@ export const machine = setup({
     informTransportError: effect,
     // §17.1.1.2: "the client transaction MUST reset the timer with a value of 2*T1"
     doubleA: assign({ interval: ({ context }) => context.interval * 2 }),
-    startTimerAIfUnreliable: enqueueActions(({ context, enqueue }) => {
-      if (!context.reliable) enqueue("startTimerA")
-    }),
-    startTimerA: raise({ type: "timerA" }, { id: "A", delay: "timerA" }),
-    startTimerB: raise({ type: "timerB" }, { id: "B", delay: "timerB" }),
-    startTimerD: raise({ type: "timerD" }, { id: "D", delay: "timerD" }),
-    startTimerM: raise({ type: "timerM" }, { id: "M", delay: "timerM" }),
-    cancelTimerA: cancel("A"),
-    cancelTimerB: cancel("B"),
-    cancelTimerD: cancel("D"),
-    cancelTimerM: cancel("M"),
+    startTimerAIfUnreliable: timer.startIfUnreliable("A"),
+    startTimerA: timer.start("A"),
+    startTimerB: timer.start("B"),
+    startTimerD: timer.start("D"),
+    startTimerM: timer.start("M"),
+    cancelTimerA: timer.cancel("A"),
+    cancelTimerB: timer.cancel("B"),
+    cancelTimerD: timer.cancel("D"),
+    cancelTimerM: timer.cancel("M"),
   },
   delays: {
     timerA: ({ context }) => context.interval,
@@ -52,7 +46,7 @@ export const machine = setup({
   },
 }).createMachine({
   id: "InviteClientTransaction",
-  context: ({ input }) => Timers.context(input),
+  context,
   initial: "Calling",
   states: {
     Calling: {

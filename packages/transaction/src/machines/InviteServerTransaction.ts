@@ -1,5 +1,6 @@
-import { assign, cancel, enqueueActions, raise, setup } from "xstate"
+import { setup } from "xstate"
 import * as Timers from "../Timers.ts"
+import { context, effect, timers, types } from "./common.ts"
 
 /**
  * INVITE server transaction, RFC 3261 §17.2.1 (Figure 7) as corrected by RFC 6026 §8.5–8.8:
@@ -19,14 +20,10 @@ export type Event =
   | { readonly type: "timerL" }
   | { readonly type: "transportError" }
 
-const effect = () => {}
+const timer = timers<Event, "timerTrying" | "timerG" | "timerH" | "timerI" | "timerL">()
 
 export const machine = setup({
-  types: {
-    context: {} as Timers.TransactionContext,
-    input: {} as Timers.TransactionInput,
-    events: {} as Event,
-  },
+  types: types<Event>(),
   actions: {
     sendResponse: effect,
     sendTrying: effect,
@@ -34,22 +31,18 @@ export const machine = setup({
     informTimeout: effect,
     informTransportError: effect,
     // §17.2.1: G doubles up to T2
-    backoffG: assign({ interval: ({ context }) => Math.min(2 * context.interval, context.t2) }),
-    startTimerTryingIfAuto: enqueueActions(({ context, enqueue }) => {
-      if (context.autoTrying) enqueue("startTimerTrying")
-    }),
-    startTimerTrying: raise({ type: "timerTrying" }, { id: "Trying", delay: "timerTrying" }),
-    startTimerGIfUnreliable: enqueueActions(({ context, enqueue }) => {
-      if (!context.reliable) enqueue("startTimerG")
-    }),
-    startTimerG: raise({ type: "timerG" }, { id: "G", delay: "timerG" }),
-    startTimerH: raise({ type: "timerH" }, { id: "H", delay: "timerH" }),
-    startTimerI: raise({ type: "timerI" }, { id: "I", delay: "timerI" }),
-    startTimerL: raise({ type: "timerL" }, { id: "L", delay: "timerL" }),
-    cancelTimerTrying: cancel("Trying"),
-    cancelTimerG: cancel("G"),
-    cancelTimerH: cancel("H"),
-    cancelTimerL: cancel("L"),
+    backoffG: timer.backoffToT2,
+    startTimerTryingIfAuto: timer.startWhen("Trying", (context) => context.autoTrying),
+    startTimerTrying: timer.start("Trying"),
+    startTimerGIfUnreliable: timer.startIfUnreliable("G"),
+    startTimerG: timer.start("G"),
+    startTimerH: timer.start("H"),
+    startTimerI: timer.start("I"),
+    startTimerL: timer.start("L"),
+    cancelTimerTrying: timer.cancel("Trying"),
+    cancelTimerG: timer.cancel("G"),
+    cancelTimerH: timer.cancel("H"),
+    cancelTimerL: timer.cancel("L"),
   },
   delays: {
     timerTrying: ({ context }) => context.trying,
@@ -60,7 +53,7 @@ export const machine = setup({
   },
 }).createMachine({
   id: "InviteServerTransaction",
-  context: ({ input }) => Timers.context(input),
+  context,
   initial: "Proceeding",
   states: {
     Proceeding: {

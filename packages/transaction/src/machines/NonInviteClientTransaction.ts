@@ -1,5 +1,6 @@
-import { assign, cancel, enqueueActions, raise, setup } from "xstate"
+import { assign, setup } from "xstate"
 import * as Timers from "../Timers.ts"
+import { context, effect, timers, types } from "./common.ts"
 
 /** Non-INVITE client transaction, RFC 3261 §17.1.2 (Figure 6). */
 export type Event =
@@ -10,30 +11,24 @@ export type Event =
   | { readonly type: "timerK" }
   | { readonly type: "transportError" }
 
-const effect = () => {}
+const timer = timers<Event, "timerE" | "timerF" | "timerK">()
 
 export const machine = setup({
-  types: {
-    context: {} as Timers.TransactionContext,
-    input: {} as Timers.TransactionInput,
-    events: {} as Event,
-  },
+  types: types<Event>(),
   actions: {
     sendRequest: effect,
     passToTU: effect,
     informTimeout: effect,
     informTransportError: effect,
     // §17.1.2.2: in Trying, E doubles up to T2; in Proceeding it is reset to T2
-    backoffE: assign({ interval: ({ context }) => Math.min(2 * context.interval, context.t2) }),
+    backoffE: timer.backoffToT2,
     resetEToT2: assign({ interval: ({ context }) => context.t2 }),
-    startTimerEIfUnreliable: enqueueActions(({ context, enqueue }) => {
-      if (!context.reliable) enqueue("startTimerE")
-    }),
-    startTimerE: raise({ type: "timerE" }, { id: "E", delay: "timerE" }),
-    startTimerF: raise({ type: "timerF" }, { id: "F", delay: "timerF" }),
-    startTimerK: raise({ type: "timerK" }, { id: "K", delay: "timerK" }),
-    cancelTimerE: cancel("E"),
-    cancelTimerF: cancel("F"),
+    startTimerEIfUnreliable: timer.startIfUnreliable("E"),
+    startTimerE: timer.start("E"),
+    startTimerF: timer.start("F"),
+    startTimerK: timer.start("K"),
+    cancelTimerE: timer.cancel("E"),
+    cancelTimerF: timer.cancel("F"),
   },
   delays: {
     timerE: ({ context }) => context.interval,
@@ -42,7 +37,7 @@ export const machine = setup({
   },
 }).createMachine({
   id: "NonInviteClientTransaction",
-  context: ({ input }) => Timers.context(input),
+  context,
   initial: "Trying",
   states: {
     Trying: {

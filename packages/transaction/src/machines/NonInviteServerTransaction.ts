@@ -1,5 +1,6 @@
-import { raise, setup } from "xstate"
+import { setup } from "xstate"
 import * as Timers from "../Timers.ts"
+import { context, effect, timers, types } from "./common.ts"
 
 /** Non-INVITE server transaction, RFC 3261 §17.2.2 (Figure 8). */
 export type Event =
@@ -9,25 +10,21 @@ export type Event =
   | { readonly type: "timerJ" }
   | { readonly type: "transportError" }
 
-const effect = () => {}
+const timer = timers<Event, "timerJ">()
 
 export const machine = setup({
-  types: {
-    context: {} as Timers.TransactionContext,
-    input: {} as Timers.TransactionInput,
-    events: {} as Event,
-  },
+  types: types<Event>(),
   actions: {
     sendResponse: effect,
     informTransportError: effect,
-    startTimerJ: raise({ type: "timerJ" }, { id: "J", delay: "timerJ" }),
+    startTimerJ: timer.start("J"),
   },
   delays: {
     timerJ: ({ context }) => Timers.timerJ(context),
   },
 }).createMachine({
   id: "NonInviteServerTransaction",
-  context: ({ input }) => Timers.context(input),
+  context,
   initial: "Trying",
   states: {
     Trying: {
