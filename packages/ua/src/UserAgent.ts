@@ -55,6 +55,11 @@ export interface Config {
   readonly capabilities?: Partial<Uas.Capabilities> | undefined
   /** User-Agent header */
   readonly product?: string | undefined
+  /**
+   * Takes a request before the UA core does (e.g. NOTIFY for an RFC 6665 subscriber); true when it
+   * answered the server transaction.
+   */
+  readonly requests?: ((tx: ServerTransaction) => boolean) | undefined
 }
 
 export interface Credential {
@@ -807,6 +812,7 @@ export const make = (
     }
 
     const onRequest = (tx: ServerTransaction): void => {
+      if (config.requests?.(tx) === true) return
       const request = tx.request
       if (request.method === "CANCEL") {
         // §9.2: 200 to the CANCEL, 487 to the INVITE it names

@@ -1,0 +1,9 @@
+/**
+ * @sipfx/presence — presence (RFC 3856) with PIDF documents (RFC 3863) and PUBLISH (RFC 3903),
+ * a presence server role over the registrar's location data, and a MESSAGE relay (RFC 3428).
+ */
+export * as Compositor from "./Compositor.ts"
+export * as MessageRelay from "./MessageRelay.ts"
+export * as Pidf from "./Pidf.ts"
+export * as PresencePackage from "./PresencePackage.ts"
+export * as PresenceServer from "./PresenceServer.ts"

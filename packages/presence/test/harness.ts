@@ -1,0 +1,134 @@
+/**
+ * The seed scenario's cast on real loopback sockets: a server (registrar + presence server +
+ * MESSAGE relay behind one method table) and user agents that subscribe through
+ * `@sipfx/event`'s Subscriber. Test domains resolve to loopback in memory; every request of
+ * the UAs goes to the server as their outbound proxy.
+ */
+import * as dgram from "node:dgram"
+import * as net from "node:net"
+import { Subscriber } from "@sipfx/event"
+import { LocationService, MemoryLocation } from "@sipfx/location"
+import { Header, Message, type SipMessage } from "@sipfx/message"
+import { Registrar } from "@sipfx/registrar"
+import { TransactionLayer } from "@sipfx/transaction"
+import { NodeTransport, Resolver, Transport } from "@sipfx/transport"
+import { UserAgent } from "@sipfx/ua"
+import { Effect, Layer, type Scope } from "effect"
+import { MessageRelay, PresenceServer } from "../src/index.ts"
+
+/** A port free for both UDP and TCP right now. */
+export const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const attempt = (left: number) => {
+      const s = dgram.createSocket("udp4")
+      s.once("error", reject)
+      s.bind(0, "127.0.0.1", () => {
+        const port = s.address().port
+        s.close(() => {
+          const server = net.createServer()
+          server.once("error", () => (left > 0 ? attempt(left - 1) : reject(new Error("no free port"))))
+          server.listen(port, "127.0.0.1", () => server.close(() => resolve(port)))
+        })
+      })
+    }
+    attempt(20)
+  })
+
+export const dns = {
+  "lecturehall21.academy.ru": ["127.0.0.1"],
+  "dist.probability.org": ["127.0.0.1"],
+}
+
+/** Every message a transport sent or received, in order, for checking a whole flow. */
+export interface Wire {
+  readonly log: Array<{ readonly dir: "in" | "out"; readonly message: SipMessage }>
+}
+
+const tapped = (transport: Transport["Service"], wire: Wire): Transport["Service"] => ({
+  ...transport,
+  send: (message, destination) => {
+    wire.log.push({ dir: "out", message })
+    return transport.send(message, destination)
+  },
+  sendNow:
+    transport.sendNow === undefined
+      ? undefined
+      : (message, destination, onError) => {
+          wire.log.push({ dir: "out", message })
+          transport.sendNow!(message, destination, onError)
+        },
+  subscribe: (handler) =>
+    transport.subscribe((inbound) => {
+      wire.log.push({ dir: "in", message: inbound.message })
+      handler(inbound)
+    }),
+})
+
+const endpoint = (port: number, wire?: Wire) =>
+  Effect.gen(function* () {
+    const raw = yield* NodeTransport.make({ listen: [`udp://127.0.0.1:${port}`, `tcp://127.0.0.1:${port}`] })
+    const transport = wire === undefined ? raw : tapped(raw, wire)
+    const tl = yield* TransactionLayer.make({ timers: { t1: 100 } }).pipe(Effect.provideService(Transport, transport))
+    return Layer.mergeAll(
+      Layer.succeed(Transport, transport),
+      Layer.succeed(TransactionLayer.TransactionLayer, tl),
+      Resolver.memory(dns),
+    )
+  })
+
+/** Registrar, presence server and MESSAGE relay on udp+tcp 127.0.0.1:port. */
+export const server = (
+  port: number,
+  options: { readonly maxBodySize?: number } = {},
+): Effect.Effect<
+  {
+    readonly wire: Wire
+    readonly presence: PresenceServer.PresenceServerShape
+    readonly location: LocationService["Service"]
+  },
+  unknown,
+  Scope.Scope
+> =>
+  Effect.gen(function* () {
+    const wire: Wire = { log: [] }
+    const base = yield* endpoint(port, wire)
+    const location = yield* Layer.build(MemoryLocation.layer())
+    const env = Layer.merge(base, Layer.succeedContext(location))
+    const registrar = yield* Registrar.make({}).pipe(Effect.provide(env))
+    const presence = yield* PresenceServer.make({ pollInterval: 100 }).pipe(Effect.provide(env))
+    const relay = yield* MessageRelay.make({ maxBodySize: options.maxBodySize }).pipe(Effect.provide(env))
+    const tl = yield* TransactionLayer.TransactionLayer.pipe(Effect.provide(base))
+    const roles = [registrar, presence, relay]
+    yield* tl.serve((tx) => {
+      const role = roles.find((r) => r.methods.includes(tx.request.method))
+      if (role !== undefined) role.handle(tx)
+      else
+        tx.respond(
+          Message.response(tx.request, 405, undefined, {
+            headers: [Header.raw("Allow", "REGISTER, SUBSCRIBE, PUBLISH, MESSAGE")],
+          }),
+        )
+    })
+    const locationService = yield* LocationService.pipe(Effect.provide(Layer.succeedContext(location)))
+    return { wire, presence, location: locationService }
+  })
+
+/** A user agent with an RFC 6665 subscriber in front of it, the server as outbound proxy. */
+export const agent = (
+  aor: string,
+  port: number,
+  proxy: string,
+): Effect.Effect<
+  { readonly ua: UserAgent.UserAgent["Service"]; readonly subscriber: Subscriber.SubscriberShape; readonly wire: Wire },
+  unknown,
+  Scope.Scope
+> =>
+  Effect.gen(function* () {
+    const wire: Wire = { log: [] }
+    const base = yield* endpoint(port, wire)
+    const subscriber = yield* Subscriber.make({ aor, outboundProxy: proxy }).pipe(Effect.provide(base))
+    const ua = yield* UserAgent.make({ aor, outboundProxy: proxy, requests: subscriber.handle }).pipe(
+      Effect.provide(base),
+    )
+    return { ua, subscriber, wire }
+  })
