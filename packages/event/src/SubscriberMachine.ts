@@ -98,6 +98,8 @@ export const machine = setup({
     timerN: ({ context }) => 64 * context.t1,
     refresh: ({ context }) => refreshLead(context.expires) * 1000,
     expiry: ({ context }) => context.expires * 1000,
+    // entered at the refresh point: what is left of the duration
+    remaining: ({ context }) => (context.expires - refreshLead(context.expires)) * 1000,
   },
 }).createMachine({
   id: "Subscriber",
@@ -214,7 +216,7 @@ export const machine = setup({
     // §4.1.2.2: a refreshing SUBSCRIBE is out; the subscription holds until its expiry
     Refreshing: {
       entry: { type: "sendSubscribe", params: ({ context }) => ({ expires: context.asked }) },
-      after: { expiry: { target: "Terminated", actions: "becauseExpired" } },
+      after: { remaining: { target: "Terminated", actions: "becauseExpired" } },
       on: {
         accepted: [
           { guard: "wasPending", target: "Pending", actions: "fromResponse" },

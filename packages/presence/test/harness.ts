@@ -6,7 +6,7 @@
  */
 import * as dgram from "node:dgram"
 import * as net from "node:net"
-import { Subscriber } from "@sipfx/event"
+import { Outbound, Subscriber } from "@sipfx/event"
 import { LocationService, MemoryLocation } from "@sipfx/location"
 import { Header, Message, type SipMessage } from "@sipfx/message"
 import { Registrar } from "@sipfx/registrar"
@@ -79,7 +79,7 @@ const endpoint = (port: number, wire?: Wire) =>
 /** Registrar, presence server and MESSAGE relay on udp+tcp 127.0.0.1:port. */
 export const server = (
   port: number,
-  options: { readonly maxBodySize?: number } = {},
+  options: { readonly maxBodySize?: number; readonly publishMinExpires?: number } = {},
 ): Effect.Effect<
   {
     readonly wire: Wire
@@ -95,7 +95,10 @@ export const server = (
     const location = yield* Layer.build(MemoryLocation.layer())
     const env = Layer.merge(base, Layer.succeedContext(location))
     const registrar = yield* Registrar.make({}).pipe(Effect.provide(env))
-    const presence = yield* PresenceServer.make({ pollInterval: 100 }).pipe(Effect.provide(env))
+    const presence = yield* PresenceServer.make({
+      pollInterval: 100,
+      publish: options.publishMinExpires === undefined ? undefined : { minExpires: options.publishMinExpires },
+    }).pipe(Effect.provide(env))
     const relay = yield* MessageRelay.make({ maxBodySize: options.maxBodySize }).pipe(Effect.provide(env))
     const tl = yield* TransactionLayer.TransactionLayer.pipe(Effect.provide(base))
     const roles = [registrar, presence, relay]
@@ -131,4 +134,15 @@ export const agent = (
       Effect.provide(base),
     )
     return { ua, subscriber, wire }
+  })
+
+/** A bare client on udp+tcp 127.0.0.1:port: sends a request through a client transaction, gives the final response. */
+export const client = (
+  port: number,
+): Effect.Effect<{ readonly out: Outbound.Outbound; readonly wire: Wire }, unknown, Scope.Scope> =>
+  Effect.gen(function* () {
+    const wire: Wire = { log: [] }
+    const base = yield* endpoint(port, wire)
+    const out = yield* Outbound.make.pipe(Effect.provide(base))
+    return { out, wire }
   })
