@@ -4,10 +4,17 @@
  */
 import { Credentials } from "@sipfx/auth"
 import { type LocationService, type LocationStoreError, MemoryLocation, RedisLocation } from "@sipfx/location"
+import { MessageRelay, PresenceServer } from "@sipfx/presence"
 import { Redirect } from "@sipfx/redirect"
 import { Registrar } from "@sipfx/registrar"
 import { TransactionLayer } from "@sipfx/transaction"
-import { NodeTransport, Transport, type Config as TransportConfig, type TransportError } from "@sipfx/transport"
+import {
+  NodeTransport,
+  Resolver,
+  Transport,
+  type Config as TransportConfig,
+  type TransportError,
+} from "@sipfx/transport"
 import { Effect, Layer } from "effect"
 import * as Roles from "./Roles.ts"
 
@@ -83,7 +90,7 @@ export const layer = (
     config.auth === undefined ? Layer.empty : Credentials.layer({ [config.auth.realm]: config.auth.credentials })
   const storage = Layer.merge(locationLayer(config.location), credentials)
   const list = (xs: ReadonlyArray<string>) => (xs.length === 0 ? undefined : xs)
-  const roles = Layer.merge(
+  const roles = Layer.mergeAll(
     Registrar.layer({
       domains: list(config.domains),
       users: list(config.users),
@@ -96,7 +103,14 @@ export const layer = (
           : { realm: config.auth.realm, secret: new TextEncoder().encode(config.auth.secret) },
     }),
     Redirect.layer({ users: list(config.users), mappings: config.mappings, methods: redirectMethods }),
-  ).pipe(Layer.provide(storage))
-  const dispatch = Roles.layer(Effect.all([Registrar.Registrar, Redirect.Redirect]), { supported: ["path"] })
+    // presence (SUBSCRIBE/PUBLISH, RFC 3856/3903) and the MESSAGE relay (RFC 3428) over the same location data
+    PresenceServer.layer({ domains: list(config.domains) }),
+    MessageRelay.layer({ domains: list(config.domains) }),
+  ).pipe(Layer.provide(storage), Layer.provide(Resolver.layer()), Layer.provide(transactions))
+  // first role naming a method wins: presence and the relay take SUBSCRIBE and MESSAGE before the redirect role
+  const dispatch = Roles.layer(
+    Effect.all([Registrar.Registrar, PresenceServer.PresenceServer, MessageRelay.MessageRelay, Redirect.Redirect]),
+    { supported: ["path"] },
+  )
   return Layer.mergeAll(dispatch, announce).pipe(Layer.provide(roles), Layer.provide(transactions))
 }
