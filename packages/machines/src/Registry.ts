@@ -1,6 +1,7 @@
 /** Every state machine of sipfx that is drawn into docs/machines. */
 
 import { DialogMachine } from "@sipfx/dialog"
+import { NotifierMachine, SubscriberMachine } from "@sipfx/event"
 import {
   InviteClientTransaction,
   InviteServerTransaction,
@@ -40,7 +41,7 @@ export const machines: ReadonlyArray<Entry> = [
   {
     name: "NonInviteServerTransaction",
     title: "Non-INVITE server transaction",
-    reference: "RFC 3261 §17.2.2 (Figure 8)",
+    reference: "RFC 3261 §17.2.2 (Figure 8), RFC 4320 §4",
     machine: NonInviteServerTransaction.machine,
   },
   {
@@ -48,5 +49,17 @@ export const machines: ReadonlyArray<Entry> = [
     title: "Dialog",
     reference: "RFC 3261 §12 (with §13.2.2.4, §15)",
     machine: DialogMachine.machine,
+  },
+  {
+    name: "Subscriber",
+    title: "Event subscription (subscriber)",
+    reference: "RFC 6665 §4.1",
+    machine: SubscriberMachine.machine,
+  },
+  {
+    name: "Notifier",
+    title: "Event subscription (notifier)",
+    reference: "RFC 6665 §4.2",
+    machine: NotifierMachine.machine,
   },
 ]

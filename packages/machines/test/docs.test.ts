@@ -23,12 +23,15 @@ describe("docs/machines", () => {
     expect(text).toContain("InviteClientTransaction_Terminated --> [*]")
   })
 
-  it("§17.2.2 Figure 8: the DOT rendering has one edge per declared transition", () => {
+  it("§17.2.2 Figure 8 + RFC 4320 §4.1: the DOT rendering has one edge per declared transition", () => {
     const entry = Registry.machines.find((m) => m.name === "NonInviteServerTransaction")!
     const dot = toDot(entry.machine)
     const edges = dot.split("\n").filter((l) => l.includes(" -> ") && !l.includes("__start"))
-    // Trying: 2, Proceeding: 4, Completed: 3
-    expect(edges.length).toBe(9)
+    // Trying: 3 (tu100 guarded by reliable, timerTrying, tu200to699), Proceeding: 4, Completed: 3
+    expect(edges.length).toBe(10)
+    expect(dot).toContain(
+      'NonInviteServerTransaction_Trying -> NonInviteServerTransaction_Proceeding [label="tu100 [reliable] / sendResponse"]',
+    )
     expect(dot).toContain(
       'NonInviteServerTransaction_Completed -> NonInviteServerTransaction_Terminated [label="timerJ"]',
     )

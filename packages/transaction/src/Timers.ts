@@ -65,3 +65,14 @@ export const timerJ = (c: TransactionContext): number => (c.reliable ? 0 : 64 * 
 export const timerK = (c: TransactionContext): number => (c.reliable ? 0 : c.t4)
 export const timerL = (c: TransactionContext): number => 64 * c.t1
 export const timerM = (c: TransactionContext): number => 64 * c.t1
+
+/**
+ * RFC 4320 §4.1: how long a non-INVITE client's Timer E takes to be reset to T2 (T1 + 2·T1 + …
+ * while below T2; 3.5 s by default). A non-INVITE server sends no 100 over an unreliable
+ * transport before this, and MUST send one if it has not otherwise responded by then.
+ */
+export const timerENonInviteTrying = (c: TransactionContext): number => {
+  let total = 0
+  for (let interval = c.t1; interval < c.t2; interval = Math.min(2 * interval, c.t2)) total += interval
+  return total
+}

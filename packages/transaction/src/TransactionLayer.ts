@@ -165,7 +165,20 @@ const clientEvent = (kind: Kind, status: number): string =>
         : "response300to699"
 
 const serverEvent = (kind: Kind, status: number): string =>
-  status < 200 ? "tu1xx" : kind === Kind.NonInviteServer ? "tu200to699" : status < 300 ? "tu2xx" : "tu300to699"
+  kind === Kind.NonInviteServer
+    ? // RFC 4320 §4.1–4.2: the machine refuses 101–199 and 408
+      status === 100
+      ? "tu100"
+      : status < 200
+        ? "tu101to199"
+        : status === 408
+          ? "tu408"
+          : "tu200to699"
+    : status < 200
+      ? "tu1xx"
+      : status < 300
+        ? "tu2xx"
+        : "tu300to699"
 
 const timeoutTimer = { InviteClient: "B", NonInviteClient: "F", InviteServer: "H" } as const
 

@@ -12,7 +12,8 @@ export interface Expect {
   /** the retransmit interval afterwards, when the event changes it */
   readonly interval?: number
 }
-export type Oracle = Record<string, (c: Ctx) => Expect>
+/** undefined: a declared transition whose guard refuses it in this configuration */
+export type Oracle = Record<string, (c: Ctx) => Expect | undefined>
 
 const unreliable = (c: Ctx, ...steps: Array<string>) => (c.reliable ? [] : steps)
 const D = (c: Ctx) => (c.reliable ? 0 : 32_000)
@@ -26,7 +27,8 @@ export const entry: Record<string, (c: Ctx) => ReadonlyArray<string>> = {
   NonInviteClientTransaction: (c) => ["sendRequest", ...unreliable(c, `start E=${c.t1}`), `start F=${64 * c.t1}`],
   // §17.2.1: 100 Trying unless the TU answers within 200 ms
   InviteServerTransaction: (c) => (c.autoTrying ? [`start Trying=${c.trying}`] : []),
-  NonInviteServerTransaction: () => [],
+  // RFC 4320 §4.1: a 100 from the transaction once the client's Timer E would reach T2
+  NonInviteServerTransaction: (c) => [`start Trying=${eReachesT2(c)}`],
 }
 
 // RFC 3261 Figure 5 with RFC 6026 §8.4
@@ -115,17 +117,33 @@ const ist: Oracle = {
   "Accepted transportError": () => ({ target: "Accepted", steps: ["informTransportError"] }),
 }
 
-// RFC 3261 Figure 8
+// RFC 3261 Figure 8 with RFC 4320 §4.1 (100 only, and over UDP only once E reaches T2) and §4.2 (no 408)
 const nist: Oracle = {
-  "Trying tu1xx": () => ({ target: "Proceeding", steps: ["sendResponse"] }),
-  "Trying tu200to699": (c) => ({ target: "Completed", steps: ["sendResponse", `start J=${J(c)}`] }),
+  "Trying tu100": (c) => (c.reliable ? { target: "Proceeding", steps: ["cancel Trying", "sendResponse"] } : undefined),
+  "Trying timerTrying": () => ({ target: "Proceeding", steps: ["cancel Trying", "sendTrying"] }),
+  "Trying tu200to699": (c) => ({
+    target: "Completed",
+    steps: ["cancel Trying", "sendResponse", `start J=${J(c)}`],
+  }),
   "Proceeding request": () => ({ target: "Proceeding", steps: ["sendResponse"] }),
-  "Proceeding tu1xx": () => ({ target: "Proceeding", steps: ["sendResponse"] }),
+  "Proceeding tu100": () => ({ target: "Proceeding", steps: ["sendResponse"] }),
   "Proceeding tu200to699": (c) => ({ target: "Completed", steps: ["sendResponse", `start J=${J(c)}`] }),
   "Proceeding transportError": () => ({ target: "Terminated", steps: ["informTransportError"] }),
   "Completed request": () => ({ target: "Completed", steps: ["sendResponse"] }),
   "Completed timerJ": () => ({ target: "Terminated", steps: [] }),
   "Completed transportError": () => ({ target: "Terminated", steps: ["informTransportError"] }),
+}
+
+/** events no state may take (RFC 4320 §4.1 non-100 provisionals, §4.2 408), fed to every state */
+export const refused: Record<string, ReadonlyArray<string>> = {
+  NonInviteServerTransaction: ["tu101to199", "tu408"],
+}
+
+/** RFC 4320 §4.1: the time the client's Timer E takes to reach T2 */
+export const eReachesT2 = (c: Ctx): number => {
+  let total = 0
+  for (let i = c.t1; i < c.t2; i = Math.min(2 * i, c.t2)) total += i
+  return total
 }
 
 export const oracles: Record<string, Oracle> = {
