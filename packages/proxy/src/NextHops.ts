@@ -63,3 +63,51 @@ export const both =
 
 /** Every destination (an open relay as far as addresses go: only with a restrictive Router). */
 export const any: NextHopPolicy = () => true
+
+/** Either may allow. */
+export const either =
+  (a: NextHopPolicy, b: NextHopPolicy): NextHopPolicy =>
+  (d) =>
+    a(d) || b(d)
+
+/**
+ * Destinations learned while forwarding to registered contacts (a registrar and a proxy
+ * together): an initial request reached a binding there, so the dialog's later requests
+ * (BYE, re-INVITE, ACK for 2xx) may go there too, for `ttl` ms after the last use.
+ */
+export interface Learned {
+  readonly policy: NextHopPolicy
+  readonly learn: (destination: Destination) => void
+  readonly size: () => number
+}
+
+const keyOf = (d: Destination) => `${normal(d.address)}:${d.port}`
+
+export const learned = (options: { readonly ttl?: number; readonly maxEntries?: number } = {}): Learned => {
+  const ttl = options.ttl ?? 12 * 3600_000
+  const max = options.maxEntries ?? 100_000
+  // insertion order is expiry order (every learn moves the key last), so the oldest goes first
+  const until = new Map<string, number>()
+  return {
+    policy: (d) => {
+      const key = keyOf(d)
+      const t = until.get(key)
+      if (t === undefined) return false
+      if (t < Date.now()) {
+        until.delete(key)
+        return false
+      }
+      return true
+    },
+    learn: (d) => {
+      const key = keyOf(d)
+      until.delete(key)
+      until.set(key, Date.now() + ttl)
+      if (until.size > max) {
+        const oldest = until.keys().next().value
+        if (oldest !== undefined) until.delete(oldest)
+      }
+    },
+    size: () => until.size,
+  }
+}

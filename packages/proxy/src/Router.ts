@@ -18,6 +18,8 @@ export interface Target {
   readonly routes?: ReadonlyArray<NameAddr> | undefined
   /** send here rather than resolving the URI (e.g. the flow a REGISTER arrived on) */
   readonly destination?: Destination | undefined
+  /** a contact registered with us (a binding of the location service): see `Options.registered` */
+  readonly registered?: boolean | undefined
 }
 
 export type Decision =
@@ -106,7 +108,7 @@ export const location = (options: LocationOptions = {}): Layer.Layer<Router, nev
               // §16.5: a URI is placed in the target set once
               if (targets.some((t) => Uri.equals(t.uri, contact))) continue
               const routes = b.path.flatMap((p) => parsePath(p) ?? [])
-              targets.push({ uri: contact, q: b.q, routes })
+              targets.push({ uri: contact, q: b.q, routes, registered: true })
             }
             return targets.length === 0 ? respond(480) : forward(...targets)
           }),

@@ -31,7 +31,7 @@ import { Context, Effect, type Fiber, Layer, Option, Result } from "effect"
 import * as BestResponse from "./BestResponse.ts"
 import * as Branch from "./Branch.ts"
 import { NextHopRefused, NoRoute } from "./Errors.ts"
-import type { NextHopPolicy } from "./NextHops.ts"
+import type * as NextHops from "./NextHops.ts"
 import * as RouteInfo from "./RouteInfo.ts"
 import { type Decision, Router, type Target } from "./Router.ts"
 import * as Self from "./Self.ts"
@@ -39,7 +39,7 @@ import * as Validation from "./Validation.ts"
 
 export interface Options {
   /** where this proxy may send (required: there is no open default) */
-  readonly nextHops: NextHopPolicy
+  readonly nextHops: NextHops.NextHopPolicy
   /** domains this proxy is responsible for (§16.5); our own addresses always are */
   readonly domains?: ReadonlyArray<string> | undefined
   /** extra `host:port` names of this proxy (§16.4: Route and Record-Route recognition) */
@@ -55,6 +55,11 @@ export interface Options {
   readonly validation?: Validation.Options | undefined
   /** digest authentication before forwarding (§16.3 step 6, §22.3): 407 against `Credentials` */
   readonly auth?: Omit<Authenticator.Options, "kind"> | undefined
+  /**
+   * Registered contacts are allowed next hops and learned (with their dialogs' later requests)
+   * in this set, which the `nextHops` policy may include (`NextHops.either(peers, learned.policy)`).
+   */
+  readonly registered?: NextHops.Learned | undefined
   /** methods the role takes in a dispatcher (default every method) */
   readonly methods?: ReadonlyArray<string> | undefined
 }
@@ -354,7 +359,12 @@ export const make = (
     }
 
     /** Policy check on a resolved set: refused destinations are dropped (never contacted). */
-    const allowed = (target: string, destinations: ReadonlyArray<Destination>) => {
+    const allowed = (target: string, destinations: ReadonlyArray<Destination>, registered?: boolean) => {
+      const learned = options.registered
+      if (registered === true && learned !== undefined) {
+        for (const d of destinations) learned.learn(d)
+        return Effect.succeed(destinations)
+      }
       const ok = destinations.filter(options.nextHops)
       refused += destinations.length - ok.length
       return ok.length > 0 ? Effect.succeed(ok) : Effect.fail(new NextHopRefused({ target, destinations }))
@@ -371,7 +381,7 @@ export const make = (
           : resolve(uri, `${name} ${uri._tag}`)
       run(
         found.pipe(
-          Effect.flatMap((ds) => allowed(`${name}`, ds)),
+          Effect.flatMap((ds) => allowed(`${name}`, ds, b.target.registered)),
           Effect.match({
             onFailure: (e) => {
               if (e._tag === "NextHopRefused") complete(ctx, b, synthetic(ctx, 403, "Forbidden (next hop not allowed)"))
@@ -540,7 +550,7 @@ export const make = (
         const forwarded = copyFor(pre, target)
         const uri = RouteInfo.nextHopUri(forwarded)
         const found = target.destination !== undefined ? [target.destination] : yield* resolve(uri, "ack")
-        const [destination] = yield* allowed("ack", found)
+        const [destination] = yield* allowed("ack", found, target.registered)
         const point = destination === undefined ? undefined : self.pointFor(destination.protocol)
         if (destination === undefined || point === undefined) return
         const via: Via = {

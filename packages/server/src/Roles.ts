@@ -12,6 +12,8 @@ export interface Role {
   /** methods answered; `"*"` takes every method no other role names */
   readonly methods: ReadonlyArray<string>
   readonly handle: (tx: TransactionLayer.ServerTransaction) => void
+  /** ACK for 2xx and responses matching no transaction (a proxy forwards them statelessly) */
+  readonly onStray?: ((stray: TransactionLayer.Stray) => void) | undefined
 }
 
 let tagCounter = 0
@@ -75,8 +77,12 @@ export const layer = <R>(
 ): Layer.Layer<never, never, R | TransactionLayer.TransactionLayer> =>
   Layer.effectDiscard(
     Effect.gen(function* () {
-      const dispatch = make(yield* roles, options)
+      const all = yield* roles
+      const dispatch = make(all, options)
       const transactions = yield* TransactionLayer.TransactionLayer
       yield* transactions.serve(dispatch.route)
+      // the TransactionLayer has one stray handler: the first role that wants strays gets them
+      const stray = all.find((r) => r.onStray !== undefined)?.onStray
+      if (stray !== undefined) yield* transactions.onStray(stray)
     }),
   )

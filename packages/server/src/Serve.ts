@@ -5,6 +5,7 @@
 import { Credentials } from "@sipfx/auth"
 import { type LocationService, type LocationStoreError, MemoryLocation, RedisLocation } from "@sipfx/location"
 import { MessageRelay, PresenceServer } from "@sipfx/presence"
+import { NextHops, Router, StatefulProxy } from "@sipfx/proxy"
 import { Redirect } from "@sipfx/redirect"
 import { Registrar } from "@sipfx/registrar"
 import { TransactionLayer } from "@sipfx/transaction"
@@ -42,6 +43,13 @@ export interface ServeConfig {
    * registrar wants a deep one: a 50 ms pause at 6 000 REGISTER/s is 300 datagrams.
    */
   readonly udpReceiveBuffer: number
+  /**
+   * Where the proxy may send besides registered contacts (`address`, `address:port`, `a.b.c.d/len`):
+   * it is never an open relay (RFC 3261 §26.3.2.2 concerns; §16.5 foreign domains refused).
+   */
+  readonly peers: ReadonlyArray<string>
+  /** answer INVITE & co with 302 to the bindings (§8.3) rather than proxying them (§16) */
+  readonly redirect: boolean
 }
 
 export const defaults: ServeConfig = {
@@ -56,10 +64,44 @@ export const defaults: ServeConfig = {
   defaultExpires: 3600,
   mappings: {},
   udpReceiveBuffer: 4 * 1024 * 1024,
+  peers: [],
+  redirect: false,
 }
 
-/** methods the redirect role answers until a proxy exists */
+/** methods the redirect role answers with `redirect` on */
 export const redirectMethods = ["INVITE", "MESSAGE", "SUBSCRIBE", "REFER"]
+
+/** methods the proxy takes (presence and the MESSAGE relay, earlier in the table, keep theirs) */
+export const proxyMethods = [
+  "INVITE",
+  "CANCEL",
+  "BYE",
+  "MESSAGE",
+  "SUBSCRIBE",
+  "NOTIFY",
+  "REFER",
+  "UPDATE",
+  "INFO",
+  "PRACK",
+]
+
+/**
+ * The proxy co-located with the registrar: targets are the bindings of our domains; requests
+ * for other domains are refused unless in a dialog we record-routed, and then only towards a
+ * registered contact (learned when the dialog started) or a configured peer.
+ */
+export const proxyLayer = (config: ServeConfig) => {
+  const learned = NextHops.learned()
+  return StatefulProxy.layer({
+    nextHops: NextHops.either(NextHops.allow(config.peers), learned.policy),
+    registered: learned,
+    domains: config.domains,
+    methods: proxyMethods,
+    validation: { supported: ["path"] },
+  }).pipe(
+    Layer.provide(Router.location({ foreign: "routed", users: config.users.length === 0 ? undefined : config.users })),
+  )
+}
 
 export const locationLayer = (url: string): Layer.Layer<LocationService, LocationStoreError> =>
   url === "memory" ? MemoryLocation.layer() : RedisLocation.layer({ url })
@@ -103,13 +145,19 @@ export const layer = (
           : { realm: config.auth.realm, secret: new TextEncoder().encode(config.auth.secret) },
     }),
     Redirect.layer({ users: list(config.users), mappings: config.mappings, methods: redirectMethods }),
+    proxyLayer(config),
     // presence (SUBSCRIBE/PUBLISH, RFC 3856/3903) and the MESSAGE relay (RFC 3428) over the same location data
     PresenceServer.layer({ domains: list(config.domains) }),
     MessageRelay.layer({ domains: list(config.domains) }),
   ).pipe(Layer.provide(storage), Layer.provide(Resolver.layer()), Layer.provide(transactions))
   // first role naming a method wins: presence and the relay take SUBSCRIBE and MESSAGE before the redirect role
   const dispatch = Roles.layer(
-    Effect.all([Registrar.Registrar, PresenceServer.PresenceServer, MessageRelay.MessageRelay, Redirect.Redirect]),
+    Effect.all([
+      Registrar.Registrar,
+      PresenceServer.PresenceServer,
+      MessageRelay.MessageRelay,
+      config.redirect ? Redirect.Redirect : StatefulProxy.StatefulProxy,
+    ]),
     { supported: ["path"] },
   )
   return Layer.mergeAll(dispatch, announce).pipe(Layer.provide(roles), Layer.provide(transactions))

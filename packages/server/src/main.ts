@@ -43,6 +43,15 @@ const flags = {
     "SIPFX_UDP_RECEIVE_BUFFER",
     "UDP socket receive buffer in bytes, capped by net.core.rmem_max (4194304)",
   ),
+  peer: list(
+    "peer",
+    "SIPFX_PEER",
+    "where the proxy may send besides registered contacts (address[:port] or a.b.c.d/len)",
+  ),
+  redirect: Flag.Boolean("redirect").pipe(
+    Flag.withDefault(false),
+    Flag.withDescription("answer INVITE, MESSAGE, SUBSCRIBE, REFER with 302 instead of proxying them"),
+  ),
   config: Flag.String("config").pipe(
     Flag.optional,
     Flag.withDescription(
@@ -80,6 +89,8 @@ export const resolveConfig = (p: Parsed): Serve.ServeConfig => {
     maxExpires: Option.getOrUndefined(p.maxExpires) ?? file.maxExpires ?? d.maxExpires,
     defaultExpires: file.defaultExpires ?? d.defaultExpires,
     mappings: file.mappings ?? d.mappings,
+    peers: split(p.peer) ?? file.peers ?? d.peers,
+    redirect: p.redirect || (file.redirect ?? d.redirect),
     udpReceiveBuffer: Option.getOrUndefined(p.udpReceiveBuffer) ?? file.udpReceiveBuffer ?? d.udpReceiveBuffer,
     auth:
       realm === undefined
@@ -101,7 +112,7 @@ const serve = Command.make("serve", flags, (parsed) =>
     // runs until SIGINT/SIGTERM interrupts it; the Layer's finalizers close every socket
     return yield* Layer.launch(Serve.layer(config))
   }),
-).pipe(Command.withDescription("run the registrar and redirect server (loopback UDP+TCP 5060 by default)"))
+).pipe(Command.withDescription("run the registrar and proxy (or redirect server) (loopback UDP+TCP 5060 by default)"))
 
 const root = Command.make("sipfx").pipe(
   Command.withDescription("sipfx: SIP servers on Effect"),

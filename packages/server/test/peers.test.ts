@@ -33,7 +33,7 @@ const sipp = (target: string, scenario: string, extra: ReadonlyArray<string>, ca
 describe("sipfx serve with real peers (127.0.0.1)", () => {
   let server: Server
   beforeAll(async () => {
-    server = await startServe(["--min-expires", "60"])
+    server = await startServe(["--min-expires", "60", "--redirect"])
   }, 30_000)
   afterAll(async () => {
     // SIGTERM: the runtime interrupts the Layer and exits cleanly
