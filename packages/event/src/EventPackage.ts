@@ -20,10 +20,18 @@ export interface EventPackage<S> {
   readonly resourceOf: (request: SipRequest) => string | undefined
   /** the current state of a resource; undefined when nothing is known */
   readonly state: (resource: string) => S | undefined
-  /** the NOTIFY body for a watcher (§7.2 "NOTIFY Bodies") */
-  readonly body: (state: S | undefined, resource: string) => Uint8Array
+  /**
+   * the NOTIFY body for a watcher (§7.2 "NOTIFY Bodies"); `notify.version` counts the bodies
+   * already sent in this subscription (0 for the first), for packages that version their
+   * documents per subscription (RFC 4235 §4.1)
+   */
+  readonly body: (state: S | undefined, resource: string, notify: NotifyContext) => Uint8Array
   /** whether a change from `previous` to `next` deserves a NOTIFY (§7.2 "Notifier generation of NOTIFY requests") */
   readonly changed: (previous: S | undefined, next: S | undefined) => boolean
+}
+
+export interface NotifyContext {
+  readonly version: number
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: a registry holds packages of any state type

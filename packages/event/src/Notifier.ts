@@ -59,6 +59,8 @@ interface Subscription {
   destination: Destination | undefined
   resolving: boolean
   readonly outbox: Array<SipRequest>
+  /** bodies sent so far (RFC 4235 §4.1 versions) */
+  bodies: number
 }
 
 const newTag = () => randomBytes(6).toString("hex")
@@ -168,7 +170,7 @@ export const make = (options: {
             expires: params.state === "terminated" ? undefined : Math.max(0, granted - elapsed),
           }),
         ],
-        body: withBody ? sub.pkg.body(state, sub.resource) : undefined,
+        body: withBody ? sub.pkg.body(state, sub.resource, { version: sub.bodies++ }) : undefined,
         contentType: sub.pkg.contentType,
       })
       enqueue(sub, request, next)
@@ -262,6 +264,7 @@ export const make = (options: {
             destination: undefined,
             resolving: false,
             outbox: [],
+            bodies: 0,
           }
           byId.set(sub.id, sub)
           const key = resourceKey(pkg, resource)

@@ -6,7 +6,7 @@
  */
 import * as dgram from "node:dgram"
 import * as net from "node:net"
-import { Outbound, Subscriber } from "@sipfx/event"
+import { Notifier, Outbound, Subscriber } from "@sipfx/event"
 import { LocationService, MemoryLocation } from "@sipfx/location"
 import { Header, Message, type SipMessage } from "@sipfx/message"
 import { Registrar } from "@sipfx/registrar"
@@ -14,7 +14,7 @@ import { TransactionLayer } from "@sipfx/transaction"
 import { NodeTransport, Resolver, Transport } from "@sipfx/transport"
 import { UserAgent } from "@sipfx/ua"
 import { Effect, Layer, type Scope } from "effect"
-import { MessageRelay, PresenceServer } from "../src/index.ts"
+import { DialogPackage, MessageRelay, PresenceServer } from "../src/index.ts"
 
 /** A port free for both UDP and TCP right now. */
 export const freePort = (): Promise<number> =>
@@ -145,4 +145,49 @@ export const client = (
     const base = yield* endpoint(port, wire)
     const out = yield* Outbound.make.pipe(Effect.provide(base))
     return { out, wire }
+  })
+
+/** A UA (no outbound proxy) whose RFC 4235 dialog FSM feeds a `dialog` notifier on the same stack. */
+export const observedUa = (
+  aor: string,
+  port: number,
+): Effect.Effect<
+  {
+    readonly ua: UserAgent.UserAgent["Service"]
+    readonly dialogs: DialogPackage.DialogState
+    readonly notifier: Notifier.NotifierShape
+  },
+  unknown,
+  Scope.Scope
+> =>
+  Effect.gen(function* () {
+    const base = yield* endpoint(port)
+    const dialogs = DialogPackage.make({ entity: aor })
+    const notifier = yield* Notifier.make({ packages: [dialogs.package] }).pipe(Effect.provide(base))
+    dialogs.onChange((resource) => notifier.changed("dialog", resource))
+    const takeSubscribe = (tx: Parameters<Notifier.NotifierShape["handle"]>[0]): boolean => {
+      if (tx.request.method !== "SUBSCRIBE") return false
+      notifier.handle(tx)
+      return true
+    }
+    const ua = yield* UserAgent.make({ aor, requests: takeSubscribe, dialogEvents: dialogs.observe }).pipe(
+      Effect.provide(base),
+    )
+    return { ua, dialogs, notifier }
+  })
+
+/** A UA with an RFC 6665 subscriber in front of it, talking to peers directly (no proxy). */
+export const directAgent = (
+  aor: string,
+  port: number,
+): Effect.Effect<
+  { readonly ua: UserAgent.UserAgent["Service"]; readonly subscriber: Subscriber.SubscriberShape },
+  unknown,
+  Scope.Scope
+> =>
+  Effect.gen(function* () {
+    const base = yield* endpoint(port)
+    const subscriber = yield* Subscriber.make({ aor }).pipe(Effect.provide(base))
+    const ua = yield* UserAgent.make({ aor, requests: subscriber.handle }).pipe(Effect.provide(base))
+    return { ua, subscriber }
   })

@@ -19,7 +19,7 @@ import {
 } from "@sipfx/message"
 import { Messages, TransactionLayer as TL } from "@sipfx/transaction"
 import { type Destination, type ListenPoint, type Protocol, Resolver as R, Routing, Transport } from "@sipfx/transport"
-import { Context, Deferred, Effect, FiberSet, Layer, Queue, Result, type Scope, Stream } from "effect"
+import { Cause, Context, Deferred, Effect, Exit, FiberSet, Layer, Queue, Result, type Scope, Stream } from "effect"
 import {
   AuthenticationFailed,
   InvalidTarget,
@@ -60,6 +60,24 @@ export interface Config {
    * answered the server transaction.
    */
   readonly requests?: ((tx: ServerTransaction) => boolean) | undefined
+  /** told each transition of the RFC 4235 §3.7.1 dialog FSM of our INVITE dialogs (the `dialog` event package) */
+  readonly dialogEvents?: ((event: DialogEvent) => void) | undefined
+}
+
+/** One transition of the RFC 4235 dialog FSM (§3.7.1) at this UA. */
+export interface DialogEvent {
+  /** stable from the INVITE on; each extra fork gets its own (§4.1.1) */
+  readonly id: string
+  readonly callId: string
+  readonly localTag: string
+  readonly remoteTag?: string | undefined
+  readonly direction: "initiator" | "recipient"
+  readonly state: "trying" | "proceeding" | "early" | "confirmed" | "terminated"
+  readonly event?: "cancelled" | "rejected" | "local-bye" | "remote-bye" | "error" | "timeout" | undefined
+  readonly code?: number | undefined
+  readonly local: string
+  readonly remote: string
+  readonly remoteTarget?: string | undefined
 }
 
 export interface Credential {
@@ -166,6 +184,21 @@ export const newCallId = (host: string): string => `${randomUUID()}@${host}`
 const parseUri = (input: string): Effect.Effect<Uri.Uri, InvalidTarget> =>
   Effect.mapError(Uri.parseEffect(input), (e) => new InvalidTarget({ input, reason: e.message }))
 
+interface FsmParts {
+  readonly callId: string
+  readonly localTag: string
+  readonly remoteTag?: string | undefined
+  readonly local: Uri.Uri
+  readonly remote: Uri.Uri
+  readonly remoteTarget?: Uri.Uri | undefined
+}
+const fsmParts = (d: Dialog.DialogData): FsmParts => ({
+  ...d.id,
+  local: d.localParty.uri,
+  remote: d.remoteParty.uri,
+  remoteTarget: d.remoteTarget,
+})
+
 const sipUriOf = (u: Uri.Uri) => (u._tag === "SipUri" ? u : undefined)
 
 /** Contacts of a 3xx in q order (§8.1.3.4, §20.10). */
@@ -191,6 +224,8 @@ interface Session {
   acked: boolean
   readonly ended: Deferred.Deferred<string>
   byeSent: boolean
+  /** RFC 4235 FSM id, when dialog events are reported */
+  fsm?: { readonly id: string; readonly direction: "initiator" | "recipient" } | undefined
 }
 
 export const make = (
@@ -222,6 +257,28 @@ export const make = (
     const table = new DialogTable()
     const sessions = new Map<string, Session>()
     const merges = new Uas.MergeDetector()
+
+    // RFC 4235 §3.7.1: the dialog FSM's transitions, for the `dialog` event package
+    const fsmReport = (
+      id: string,
+      direction: "initiator" | "recipient",
+      d: FsmParts,
+      state: DialogEvent["state"],
+      extra: { readonly event?: DialogEvent["event"]; readonly code?: number | undefined } = {},
+    ): void =>
+      config.dialogEvents?.({
+        id,
+        callId: d.callId,
+        localTag: d.localTag,
+        remoteTag: d.remoteTag === "" ? undefined : d.remoteTag,
+        direction,
+        state,
+        event: extra.event,
+        code: extra.code,
+        local: Uri.format(d.local),
+        remote: Uri.format(d.remote),
+        remoteTarget: d.remoteTarget === undefined ? undefined : Uri.format(d.remoteTarget),
+      })
     const incomingCalls = yield* Queue.unbounded<IncomingCall>()
     const incomingMessages = yield* Queue.unbounded<IncomingMessage>()
 
@@ -455,6 +512,12 @@ export const make = (
       })
 
     const endSession = (session: Session, reason: string): void => {
+      if (session.fsm !== undefined) {
+        fsmReport(session.fsm.id, session.fsm.direction, fsmParts(session.dialog.data), "terminated", {
+          event: reason === "local BYE" ? "local-bye" : reason === "remote BYE" ? "remote-bye" : "error",
+        })
+        session.fsm = undefined
+      }
       session.dialog.send({ type: "terminate", reason })
       table.remove(session.dialog)
       sessions.delete(session.dialog.key)
@@ -546,6 +609,17 @@ export const make = (
         const callId = newCallId(aorSip.host)
         const tag = newTag()
         let session: Session | undefined
+        // RFC 4235 §3.7.1 / §4.1.1: one FSM from the INVITE on, one more per extra remote tag
+        const fsmIds = new Map<string, string>()
+        const fsmIdFor = (remoteTag: string): string => {
+          let id = fsmIds.get(remoteTag)
+          if (id === undefined) fsmIds.set(remoteTag, (id = fsmIds.size === 0 ? tag : `${tag}-${fsmIds.size}`))
+          return id
+        }
+        const half = (remoteTag?: string): FsmParts => ({ callId, localTag: tag, remoteTag, local: aor, remote: uri })
+        let proceeding = false
+        const confirmedFsm = new Set<string>()
+        fsmReport(tag, "initiator", half(), "trying")
         yield* uacLoop(uri, 1, "INVITE", ({ uri, seq, auth }) =>
           Effect.gen(function* () {
             const next = outOfDialogNext(uri)
@@ -590,6 +664,12 @@ export const make = (
                 onResponse: (r, tx) => {
                   clientTx = tx
                   if (r.status < 200) {
+                    const remoteTag = Message.toTag(r)
+                    if (remoteTag === undefined) {
+                      if (!proceeding && fsmIds.size === 0) fsmReport(tag, "initiator", half(), "proceeding")
+                      proceeding = true
+                    } else if (!fsmIds.has(remoteTag))
+                      fsmReport(fsmIdFor(remoteTag), "initiator", half(remoteTag), "early")
                     provisional = true
                     if (cancelWanted) cancel() // §9.1: CANCEL waits for a provisional
                     forks.onResponse(r)
@@ -603,6 +683,9 @@ export const make = (
                           Effect.gen(function* () {
                             const s = yield* newSession(o.dialog, "UAC", offer, contentType)
                             s.remoteBody = r.body
+                            s.fsm = { id: fsmIdFor(o.dialog.data.id.remoteTag), direction: "initiator" }
+                            confirmedFsm.add(s.fsm.id)
+                            fsmReport(s.fsm.id, "initiator", fsmParts(o.dialog.data), "confirmed")
                             session = s
                             yield* sendAck(s, seq)
                             if (cancelWanted) yield* bye(s)
@@ -619,6 +702,9 @@ export const make = (
                           let s = extras.find((x) => x.dialog === o.dialog)
                           if (s === undefined) {
                             s = yield* newSession(o.dialog, "UAC", offer, contentType)
+                            s.fsm = { id: fsmIdFor(o.dialog.data.id.remoteTag), direction: "initiator" }
+                            confirmedFsm.add(s.fsm.id)
+                            fsmReport(s.fsm.id, "initiator", fsmParts(o.dialog.data), "confirmed")
                             extras.push(s)
                           }
                           yield* sendAck(s, seq)
@@ -650,6 +736,25 @@ export const make = (
             })
             return [final, stamped] as const
           }),
+        ).pipe(
+          Effect.onExit((exit) =>
+            Effect.sync(() => {
+              // §3.7.1: FSMs that did not reach confirmed end with the INVITE: 487 or our CANCEL is
+              // "cancelled", any other failure "rejected" with the final response's code
+              const error = Exit.isFailure(exit) ? Cause.findErrorOption(exit.cause) : undefined
+              const failure = error?._tag === "Some" ? error.value : undefined
+              const code = failure?._tag === "RequestFailed" ? failure.status : undefined
+              const cancelled = code === 487 || (Exit.isFailure(exit) && Cause.hasInterrupts(exit.cause))
+              const event = Exit.isSuccess(exit) ? undefined : cancelled ? "cancelled" : "rejected"
+              const open = fsmIds.size === 0 ? [["", tag] as const] : [...fsmIds.entries()]
+              for (const [remoteTag, id] of open)
+                if (!confirmedFsm.has(id))
+                  fsmReport(id, "initiator", half(remoteTag === "" ? undefined : remoteTag), "terminated", {
+                    event,
+                    code,
+                  })
+            }),
+          ),
         )
         const s = session!
         yield* Effect.addFinalizer(() => bye(s))
@@ -692,6 +797,22 @@ export const make = (
         let answered = false
         const protocol = tx.source.protocol
         const contactHeader = Header.make(Headers.Contact, { _tag: "Contact", ...contactAddr(protocol) })
+        // RFC 4235 §3.7.1: the UAS's FSM starts in trying when the INVITE arrives
+        const from = Message.from(request)
+        const parts: FsmParts = {
+          callId: Message.callId(request) ?? "",
+          localTag: tag,
+          remoteTag: from === undefined ? undefined : (Message.param(from.params, "tag") as string | undefined),
+          local: Message.to(request)?.uri ?? aor,
+          remote: from?.uri ?? aor,
+        }
+        let early = false
+        const fsmEnd = (status: number) =>
+          fsmReport(tag, "recipient", parts, "terminated", {
+            event: status === 487 ? "cancelled" : "rejected",
+            code: status,
+          })
+        fsmReport(tag, "recipient", parts, "trying")
         tx.listen({
           onTerminated: () => merges.done(request),
         })
@@ -699,8 +820,10 @@ export const make = (
           request,
           offer: request.body,
           ring: Effect.sync(() => {
-            if (!answered)
-              respond(tx, Message.response(request, 180, undefined, { toTag: tag, headers: [contactHeader] }))
+            if (answered) return
+            respond(tx, Message.response(request, 180, undefined, { toTag: tag, headers: [contactHeader] }))
+            if (!early) fsmReport(tag, "recipient", parts, "early")
+            early = true
           }),
           accept: (answer, contentType = "application/sdp") =>
             Effect.gen(function* () {
@@ -713,6 +836,8 @@ export const make = (
               const dialog = new DialogRunner({ dialog: data, confirmed: true })
               const session = yield* newSession(dialog, "UAS", answer, contentType)
               session.remoteBody = request.body
+              session.fsm = { id: tag, direction: "recipient" }
+              fsmReport(tag, "recipient", fsmParts(data), "confirmed")
               const ok = Message.response(request, 200, undefined, {
                 toTag: tag,
                 headers: [contactHeader, { name: "Content-Type", value: contentType }, ...product],
@@ -727,6 +852,7 @@ export const make = (
             Effect.sync(() => {
               answered = true
               respond(tx, Message.response(request, status, reason, { toTag: tag }))
+              fsmEnd(status)
             }),
           redirect: (contacts, status = 302) =>
             Effect.sync(() => {
@@ -738,6 +864,7 @@ export const make = (
                   headers: contacts.map((c) => ({ name: "Contact", value: `<${c}>` })),
                 }),
               )
+              fsmEnd(status)
             }),
           cancelled: Deferred.await(cancelled),
         }
@@ -745,6 +872,7 @@ export const make = (
           if (answered) return false
           answered = true
           respond(tx, Message.response(request, 487, undefined, { toTag: tag }))
+          fsmEnd(487)
           Deferred.doneUnsafe(cancelled, Effect.void)
           return true
         })
