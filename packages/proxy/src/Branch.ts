@@ -53,13 +53,14 @@ export const make = (loopHash: string): string => `${magicCookie}${loopHash}.${i
  */
 export const stateless = (request: SipRequest, target: string): string => {
   const top = Message.topVia(request)
+  const loop = invariants(request, top)
   const h = createHash("md5")
-  h.update(invariants(request, top))
+  h.update(loop)
   h.update("\n")
   h.update(top === undefined ? "" : String(Message.param(top.params, "branch") ?? ""))
   h.update("\n")
   h.update(target)
-  return `${magicCookie}${invariants(request, top)}.s${h.digest("hex").slice(0, 16)}`
+  return `${magicCookie}${loop}.s${h.digest("hex").slice(0, 16)}`
 }
 
 /** The loop-detection part of one of our branches, if it has one. */

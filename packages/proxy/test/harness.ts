@@ -7,7 +7,7 @@ import { TransactionLayer } from "@sipfx/transaction"
 import { type Destination, type Inbound, Resolver, Transport } from "@sipfx/transport"
 import { Context, Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
-import { NextHops, Router, StatefulProxy } from "../src/index.ts"
+import { NextHops, Router, StatefulProxy, StatelessProxy } from "../src/index.ts"
 
 const enc = new TextEncoder()
 
@@ -198,3 +198,77 @@ export const settle = Effect.gen(function* () {
 })
 
 export const statuses = (rs: ReadonlyArray<SipResponse>) => rs.map((r) => r.status)
+
+/** The stateless proxy (§16.11) on 127.0.0.1:5060, the same caller and callees. */
+export const setupStateless = (options: SetupOptions & { readonly stateless?: Partial<StatelessProxy.Options> } = {}) =>
+  Effect.gen(function* () {
+    const network = yield* Network.make({ seed: 7 })
+    const proxyEp = yield* network.endpoint({ name: "proxy", address: "127.0.0.1", port: 5060 })
+    const callerEp = yield* network.endpoint({ name: "caller", address: "127.0.0.2", port: 5060 })
+    const foreign = yield* network.endpoint({ name: "foreign", address: "192.0.2.50", port: 5060 })
+    const foreignArrivals: Array<SipMessage> = []
+    yield* foreign.subscribe((i) => foreignArrivals.push(i.message))
+    const callees: Array<Callee> = []
+    for (let i = 0; i < (options.callees ?? 2); i++) {
+      const address = `127.0.0.${3 + i}`
+      const ep = yield* network.endpoint({ name: `callee${i}`, address, port: 5060 })
+      const arrivals: Array<SipMessage> = []
+      yield* ep.subscribe((inb: Inbound) => arrivals.push(inb.message))
+      const tl = yield* TransactionLayer.make().pipe(Effect.provideService(Transport, ep))
+      const callee: Callee = {
+        address,
+        port: 5060,
+        uri: `sip:callee${i}@${address}:5060`,
+        arrivals,
+        requests: (method) => arrivals.flatMap((m) => (m._tag === "SipRequest" && m.method === method ? [m] : [])),
+        behaviour: ringThen(200),
+      }
+      yield* tl.serve((tx) => callee.behaviour(tx, tl))
+      callees.push(callee)
+    }
+    const base = Layer.mergeAll(
+      MemoryLocation.layer(),
+      Resolver.memory({ "example.com": ["127.0.0.1"], ...(options.dns ?? {}) }),
+      Layer.succeed(Transport, proxyEp),
+    )
+    const context = yield* Layer.build(
+      StatelessProxy.serve.pipe(
+        Layer.provideMerge(
+          StatelessProxy.layer({ nextHops: NextHops.loopback, domains: ["example.com"], ...options.stateless }),
+        ),
+        Layer.provideMerge(options.router ?? Router.location()),
+        Layer.provideMerge(base),
+      ),
+    )
+    const location = Context.get(context, LocationService)
+    const proxy = Context.get(context, StatelessProxy.StatelessProxy)
+    const callerArrivals: Array<SipMessage> = []
+    yield* callerEp.subscribe((i) => callerArrivals.push(i.message))
+    const to: Destination = { protocol: "UDP", address: "127.0.0.1", port: 5060 }
+    const caller: Caller = {
+      arrivals: callerArrivals,
+      responses: (branch) =>
+        callerArrivals.flatMap((m) =>
+          m._tag === "SipResponse" && (branch === undefined || Message.branch(m) === branch) ? [m] : [],
+        ),
+      send: (m) => Effect.orDie(callerEp.send(m, to)),
+    }
+    const bind = (aor: string, contact: string, q?: number) =>
+      location.update(
+        Aor.fromString(aor) as Aor.Aor,
+        Registration.contacts(`${contact}-reg`, 1, [{ contact, expires: 3600, q }]),
+      )
+    const exchange = (m: SipMessage) =>
+      Effect.gen(function* () {
+        yield* caller.send(m)
+        yield* settle
+      })
+    /** a message arriving at the proxy's own port from a callee (responses, in-dialog requests) */
+    const fromCallee = (i: number, m: SipMessage) =>
+      Effect.gen(function* () {
+        const ep = yield* network.endpoint({ name: `raw${i}-${n}`, address: `127.0.0.${3 + i}`, port: 6000 + n++ })
+        yield* Effect.orDie(ep.send(m, to))
+        yield* settle
+      })
+    return { proxy, location, callees, caller, foreignArrivals, bind, exchange, fromCallee, network }
+  })

@@ -12,7 +12,7 @@ import { Aor, LocationService, MemoryLocation, Registration } from "@sipfx/locat
 import { TransactionLayer } from "@sipfx/transaction"
 import { NodeTransport, Resolver, Transport } from "@sipfx/transport"
 import { Context, Effect, Layer } from "effect"
-import { NextHops, Router, StatefulProxy } from "../src/index.ts"
+import { NextHops, Router, StatefulProxy, StatelessProxy } from "../src/index.ts"
 
 const hasSipp = existsSync("/usr/bin/sipp")
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))
@@ -246,4 +246,78 @@ describe.skipIf(!hasSipp)("SIPp through the stateful proxy (RFC 3261 §16)", () 
       }).pipe(Effect.scoped),
     30_000,
   )
+})
+
+/** The stateless proxy (§16.11) on udp 127.0.0.1:port, loopback-only next hops. */
+const realStatelessProxy = (port: number) =>
+  Effect.gen(function* () {
+    const transport = yield* NodeTransport.make({ listen: [`udp://127.0.0.1:${port}`] })
+    const base = Layer.mergeAll(Layer.succeed(Transport, transport), Resolver.memory({}), MemoryLocation.layer())
+    const context = yield* Layer.build(
+      StatelessProxy.serve.pipe(
+        Layer.provideMerge(StatelessProxy.layer({ nextHops: NextHops.loopback, domains: ["example.com"] })),
+        Layer.provideMerge(Router.location()),
+        Layer.provideMerge(base),
+      ),
+    )
+    const location = Context.get(context, LocationService)
+    const bind = (aor: string, contact: string) =>
+      location.update(
+        Aor.fromString(aor) as Aor.Aor,
+        Registration.contacts(`${contact}-reg`, 1, [{ contact, expires: 3600 }]),
+      )
+    return { bind, proxy: Context.get(context, StatelessProxy.StatelessProxy) }
+  })
+
+describe.skipIf(!hasSipp)("SIPp through the stateless proxy (RFC 3261 §16.11)", () => {
+  for (const c of [
+    { name: "UDP", extra: [] as Array<string> },
+    // end-to-end retransmissions only: the proxy keeps nothing, the same branch carries them through
+    { name: "UDP with 10% loss on uac and uas", extra: ["-lost", "10"] },
+  ]) {
+    it.live(
+      `§16.11 ${c.name}: 5 calls uac → stateless proxy → uas (INVITE, 180, 200, ACK, BYE)`,
+      () =>
+        Effect.gen(function* () {
+          const [proxyPort, uasPort, uacPort] = yield* ports(3)
+          const p = yield* realStatelessProxy(proxyPort!)
+          yield* p.bind(`sip:bob@127.0.0.1:${proxyPort}`, `sip:bob@127.0.0.1:${uasPort}`)
+          const uas = yield* sipp([
+            "-sf",
+            fixture("uas-answer.xml"),
+            ...common(uasPort!, "u1"),
+            "-m",
+            "5",
+            "-timeout",
+            "40s",
+            ...c.extra,
+          ])
+          yield* Effect.sleep("300 millis")
+          const uac = yield* sipp([
+            `127.0.0.1:${proxyPort}`,
+            "-sf",
+            fixture("uac.xml"),
+            "-s",
+            "bob",
+            ...common(uacPort!, "u1"),
+            "-m",
+            "5",
+            "-r",
+            "5",
+            "-timeout",
+            "40s",
+            ...c.extra,
+          ])
+          const [a, b] = yield* Effect.all([uac.exit, uas.exit], { concurrency: 2 })
+          expect(a.code, a.output).toBe(0)
+          expect(b.code, b.output).toBe(0)
+          const s = p.proxy.stats()
+          // INVITE, ACK and BYE per call went down, 180/200/200 came up
+          expect(s.requests).toBeGreaterThanOrEqual(15)
+          expect(s.responses).toBeGreaterThanOrEqual(15)
+          expect(s.refused).toBe(0)
+        }).pipe(Effect.scoped),
+      60_000,
+    )
+  }
 })
