@@ -27,7 +27,7 @@ import {
   type Source,
   Transport,
 } from "@sipfx/transport"
-import { Context, Effect, type Fiber, Layer, Option, Result } from "effect"
+import { Context, Effect, Layer, Option, Result, type Scope } from "effect"
 import * as BestResponse from "./BestResponse.ts"
 import * as Branch from "./Branch.ts"
 import { NextHopRefused, NoRoute } from "./Errors.ts"
@@ -35,6 +35,7 @@ import type * as NextHops from "./NextHops.ts"
 import * as RouteInfo from "./RouteInfo.ts"
 import { type Decision, Router, type Target } from "./Router.ts"
 import * as Self from "./Self.ts"
+import * as Timers from "./Timers.ts"
 import * as Validation from "./Validation.ts"
 
 export interface Options {
@@ -96,7 +97,7 @@ interface BranchCtx {
   destination: Destination | undefined
   cancelPending: boolean
   cancelSent: boolean
-  timerC: Fiber.Fiber<void> | undefined
+  timerC: Timers.Timer | undefined
 }
 
 interface ResponseContext {
@@ -109,7 +110,7 @@ interface ResponseContext {
   readonly groups: Array<ReadonlyArray<Target>>
   readonly responses: Array<SipResponse>
   group: number
-  groupTimer: Fiber.Fiber<void> | undefined
+  groupTimer: Timers.Timer | undefined
   finalSent: boolean
   /** CANCEL received, 6xx or 2xx: no new branches (§16.7 step 5, §16.10) */
   stopped: boolean
@@ -160,7 +161,11 @@ export const copyFor = (
 
 export const make = (
   options: Options,
-): Effect.Effect<ProxyShape, never, TransactionLayer.TransactionLayer | Transport | Resolver.Resolver | Router> =>
+): Effect.Effect<
+  ProxyShape,
+  never,
+  TransactionLayer.TransactionLayer | Transport | Resolver.Resolver | Router | Scope.Scope
+> =>
   Effect.gen(function* () {
     const tl = yield* TransactionLayer.TransactionLayer
     const transport = yield* Transport
@@ -179,7 +184,7 @@ export const make = (
     const sequential = options.forking === "sequential"
     const contexts = new Map<TransactionLayer.ServerTransaction, ResponseContext>()
     const earlyCancels = new WeakSet<TransactionLayer.ServerTransaction>()
-    let timers = 0
+    const timers = yield* Timers.make
     let statelessCount = 0
     let refused = 0
 
@@ -193,25 +198,10 @@ export const make = (
     const synthetic = (ctx: ResponseContext, status: number, reason?: string): SipResponse =>
       Message.response(ctx.server.request, status, reason, { toTag: newTag() })
 
-    // -- timers (Effect's Clock, so TestClock drives them) --
+    // -- timers: one shared queue on Effect's Clock (TestClock drives it) --
 
-    const arm = (ms: number, fire: () => void): Fiber.Fiber<void> => {
-      timers++
-      return run(
-        Effect.sleep(ms).pipe(
-          Effect.andThen(
-            Effect.sync(() => {
-              timers--
-              fire()
-            }),
-          ),
-          Effect.onInterrupt(() => Effect.sync(() => timers--)),
-        ),
-      )
-    }
-    const disarm = (fiber: Fiber.Fiber<void> | undefined) => {
-      fiber?.interruptUnsafe()
-    }
+    const arm = (ms: number, name: string, fire: () => void): Timers.Timer => timers.schedule(ms, name, fire)
+    const disarm = timers.cancel
 
     // -- branches --
 
@@ -257,7 +247,7 @@ export const make = (
 
     const restartTimerC = (ctx: ResponseContext, b: BranchCtx) => {
       disarm(b.timerC)
-      b.timerC = arm(timerC, () => {
+      b.timerC = arm(timerC, "timerC", () => {
         b.timerC = undefined
         // §16.8: CANCEL a branch that has answered provisionally, else act as if it sent 408
         if (b.state === "proceeding") sendCancel(b)
@@ -415,7 +405,7 @@ export const make = (
       disarm(ctx.groupTimer)
       ctx.groupTimer = undefined
       if (index + 1 < ctx.groups.length)
-        ctx.groupTimer = arm(branchTimeout, () => {
+        ctx.groupTimer = arm(branchTimeout, "group", () => {
           ctx.groupTimer = undefined
           if (ctx.finalSent || ctx.stopped || ctx.group !== index) return
           // this group had its time: cancel it and try the next (§16.6 serial processing)
@@ -588,7 +578,7 @@ export const make = (
       methods: options.methods ?? ["*"],
       handle,
       onStray,
-      stats: () => ({ contexts: contexts.size, timers, stateless: statelessCount, refused }),
+      stats: () => ({ contexts: contexts.size, timers: timers.armed(), stateless: statelessCount, refused }),
     }
   })
 
