@@ -4,7 +4,7 @@
  * TestClock moves the network too. "UDP" endpoints are unreliable; "TCP" endpoints deliver
  * every message once, in order (a connection), and refuse sends to unknown addresses.
  */
-import type { SipMessage } from "@sipfx/message"
+import { Parser, type SipMessage } from "@sipfx/message"
 import {
   type Destination,
   type Inbound,
@@ -89,6 +89,8 @@ export const make = (options: Options = {}): Effect.Effect<Network["Service"], n
     const random = prng(options.seed ?? 1)
     const clock = yield* Clock.Clock
     const scope = yield* Effect.scope
+    // sendBytes runs outside any fiber: its delivery uses this context's Clock (TestClock in tests)
+    const runCallback = Effect.runCallbackWith(yield* Effect.context<never>())
     const endpoints = new Map<string, Endpoint>()
     const counters: Counters = { sent: 0, delivered: 0, lost: 0, duplicated: 0, reordered: 0, unroutable: 0 }
     let nextPort = 20_000
@@ -175,6 +177,28 @@ export const make = (options: Options = {}): Effect.Effect<Network["Service"], n
           return effect
         })
 
+    /** the bytes are parsed as a receiver would, then travel like any message */
+    const sendBytes =
+      (from: Endpoint) =>
+      (bytes: Uint8Array, destination: Destination, onError: (error: TransportError) => void): void => {
+        const parsed = Parser.parse(bytes)
+        if (parsed._tag === "Err") {
+          onError(new TransportError({ reason: "Encode", destination, message: parsed.error.reason }))
+          return
+        }
+        runCallback(send(from)(parsed.message, destination), {
+          onExit: (exit) => {
+            if (exit._tag !== "Failure") return
+            for (const r of exit.cause.reasons) {
+              if (r._tag === "Fail") {
+                onError(r.error)
+                return
+              }
+            }
+          },
+        })
+      }
+
     const endpoint = (opts: EndpointOptions): Effect.Effect<Transport["Service"], never, Scope.Scope> =>
       Effect.acquireRelease(
         Effect.sync(() => {
@@ -207,6 +231,7 @@ export const make = (options: Options = {}): Effect.Effect<Network["Service"], n
             subscribe,
             incoming: Stream.callback<Inbound>((queue) => subscribe((inbound) => Queue.offerUnsafe(queue, inbound))),
             send: send(ep),
+            sendBytes: sendBytes(ep),
           })
         }),
       )

@@ -37,6 +37,8 @@ export interface Node {
   /** the state's name, e.g. "Calling" */
   readonly value: string
   readonly done: boolean
+  /** only retransmissions are left to absorb here: the runner may drop the parsed messages */
+  readonly lingering: boolean
   readonly snapshot: AnyMachineSnapshot
   readonly edges: Map<string, Edge>
 }
@@ -89,6 +91,18 @@ export const toStep = (action: { readonly type: string; readonly params?: unknow
   return step
 }
 
+/**
+ * States after the final response in which a transaction only absorbs retransmissions, resending
+ * its serialised response or ACK: RFC 3261 §17.1.1.2 (D), §17.1.2.2 (K), §17.2.1 (G, H, I),
+ * §17.2.2 (J) and RFC 6026 §8.7 (L). The INVITE client's Accepted still passes 2xx up, so it is not one.
+ */
+const lingeringStates: Record<string, ReadonlyArray<string>> = {
+  InviteClientTransaction: ["Completed"],
+  NonInviteClientTransaction: ["Completed"],
+  InviteServerTransaction: ["Completed", "Confirmed", "Accepted"],
+  NonInviteServerTransaction: ["Completed"],
+}
+
 const nodeKey = (snapshot: AnyMachineSnapshot): string =>
   `${JSON.stringify(snapshot.value)} ${JSON.stringify(snapshot.context)}`
 
@@ -100,6 +114,8 @@ const nodeFor = (table: Table, snapshot: AnyMachineSnapshot): Node => {
       table,
       value: typeof snapshot.value === "string" ? snapshot.value : JSON.stringify(snapshot.value),
       done: snapshot.status === "done",
+      lingering:
+        typeof snapshot.value === "string" && (lingeringStates[table.machine.id]?.includes(snapshot.value) ?? false),
       snapshot,
       edges: new Map(),
     }

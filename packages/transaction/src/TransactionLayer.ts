@@ -4,7 +4,7 @@
  * transport's subscribe callback, and keeps one fiber that sends queued messages and sleeps on
  * Effect's Clock until the next timer deadline. No fiber, queue or timer exists per transaction.
  */
-import { Message, type SipRequest, type SipResponse, type Via } from "@sipfx/message"
+import { Message, Parser, Serializer, type SipRequest, type SipResponse, type Via } from "@sipfx/message"
 import {
   type Destination,
   type Inbound,
@@ -12,7 +12,7 @@ import {
   type Protocol,
   type Source,
   Transport,
-  type TransportError,
+  TransportError,
 } from "@sipfx/transport"
 import { Clock, Context, Effect, Exit, Layer, Queue, Result, type Scope, Stream } from "effect"
 import type { AnyStateMachine } from "xstate"
@@ -99,6 +99,8 @@ export interface Stats {
   readonly timerEntries: number
   /** messages queued for the transport */
   readonly outbox: number
+  /** transactions past their final response kept as key, destination and bytes only (RFC 3261 §17) */
+  readonly lingering: number
 }
 
 export interface Options {
@@ -213,33 +215,73 @@ export const responseDestination = (source: Source, via: Via | undefined): Desti
   return { protocol, address: source.address, port: sentByPort }
 }
 
-abstract class Tx {
+/** §17.2.3: sent-by compares host (case-insensitive) and port */
+const sameSentBy = (tx: Core, via: Via): boolean => {
+  if (tx instanceof Remnant) {
+    return tx.port === via.port && (tx.host === via.host || tx.host.toLowerCase() === via.host.toLowerCase())
+  }
+  return Matching.sameSentBy((tx as ServerTx).via, via)
+}
+
+/** a string of its own: a slice of a message's text keeps the whole text alive */
+const ownCopy = (s: string): string => Buffer.from(s, "utf8").toString("utf8")
+
+const encodeError = (destination: Destination, cause: unknown): TransportError =>
+  new TransportError({ reason: "Encode", destination, message: `cannot serialise: ${String(cause)}`, cause })
+
+/**
+ * What the engine runs: a machine position, its timers and the serialised message it may resend.
+ * A full transaction (`Tx`) also holds its parsed messages; once only retransmissions are left
+ * to absorb, it is replaced in the table by a `Remnant` (see `Engine.slim`).
+ */
+abstract class Core {
   readonly layer: Engine
   readonly kind: Kind
   readonly id: string
-  readonly request: SipRequest
+  /** the request method: CANCEL has its own maps, and responses match on it (§17.1.3) */
+  readonly method: string
   readonly destination: Destination
   node: Compiled.Node
-  timers: Array<Timer<Tx>> = []
-  lastResponse: SipResponse | undefined = undefined
+  timers: Array<Timer<Core>> = []
+  /** the last response sent (servers) or the ACK (INVITE clients), serialised once */
+  bytes: Uint8Array | undefined = undefined
   /** events raised while this transaction runs actions, processed in order afterwards */
   pending: Array<readonly [string, SipRequest | SipResponse | TransportError | undefined]> | undefined = undefined
   /** a zero-length timer started by the current step (D, I, J, K on reliable transports) */
   immediate: string | undefined = undefined
   busy = false
   alive = true
+  /** set on a full transaction once its Remnant took its place */
+  remnant: Remnant | undefined = undefined
 
-  constructor(layer: Engine, kind: Kind, id: string, request: SipRequest, destination: Destination) {
+  constructor(layer: Engine, kind: Kind, id: string, method: string, destination: Destination, node: Compiled.Node) {
     this.layer = layer
     this.kind = kind
     this.id = id
-    this.request = request
+    this.method = method
     this.destination = destination
-    this.node = layer.tables[2 * kind + (isReliable(destination.protocol) ? 1 : 0)]!.initial
+    this.node = node
+  }
+}
+
+abstract class Tx extends Core {
+  readonly request: SipRequest
+  lastResponse: SipResponse | undefined = undefined
+
+  constructor(layer: Engine, kind: Kind, id: string, request: SipRequest, destination: Destination) {
+    super(
+      layer,
+      kind,
+      id,
+      request.method,
+      destination,
+      layer.tables[2 * kind + (isReliable(destination.protocol) ? 1 : 0)]!.initial,
+    )
+    this.request = request
   }
 
   get state(): string {
-    return this.node.value
+    return (this.remnant ?? this).node.value
   }
 }
 
@@ -279,53 +321,111 @@ class ServerTx extends Tx implements ServerTransaction {
     this.via = via
   }
   respond(response: SipResponse): boolean {
-    if (!this.alive || response.status < 100 || response.status > 699) return false
+    const core: Core = this.remnant ?? this
+    if (!core.alive || response.status < 100 || response.status > 699) return false
     const event = serverEvent(this.kind, response.status)
-    const edge = Compiled.next(this.node, event)
-    if (edge.steps.length === 0 && edge.target === this.node) return false
+    const edge = Compiled.next(core.node, event)
+    if (edge.steps.length === 0 && edge.target === core.node) return false
     this.lastResponse = response
-    this.layer.dispatch(this, event, response)
+    this.layer.dispatch(core, event, response)
     return true
   }
   listen(listener: ServerListener): void {
     this.listener = listener
+    // a listener registered after the final response still hears of the end
+    const remnant = this.remnant
+    if (remnant !== undefined) {
+      remnant.handle = this
+      remnant.weak = undefined
+    }
   }
 }
+
+/**
+ * A transaction that only absorbs retransmissions: non-INVITE server Completed (Timer J), INVITE
+ * server Completed/Confirmed (G, H, I) and Accepted (L, RFC 6026), client Completed (K, D). It
+ * keeps the matching key, the destination and the bytes to resend; the parsed request and
+ * response go, and so does the TU's transaction object unless the TU still listens to it.
+ */
+class Remnant extends Core {
+  /** sent-by of the request's top Via (§17.2.3), servers only */
+  readonly host: string
+  readonly port: number | undefined
+  /** the TU's object, held while it has callbacks to hear (onTerminated, onTimeout, …) */
+  handle: Tx | undefined
+  /** INVITE servers without a listener: reachable by CANCEL (§9.2) and ACK while the TU keeps it */
+  weak: WeakRef<ServerTx> | undefined
+  /** INVITE servers: where ACKs in Accepted came from, for the TU (RFC 6026 §8.7) */
+  readonly source: Source | undefined
+
+  constructor(
+    tx: Tx,
+    host: string,
+    port: number | undefined,
+    handle: Tx | undefined,
+    weak: WeakRef<ServerTx> | undefined,
+    source: Source | undefined,
+  ) {
+    super(tx.layer, tx.kind, ownCopy(tx.id), tx.method, tx.destination, tx.node)
+    this.source = source
+    this.host = host
+    this.port = port
+    this.handle = handle
+    this.weak = weak
+    this.bytes = tx.bytes
+    this.timers = tx.timers.slice() // exact length: the grown array's spare capacity stays behind
+    for (const t of this.timers) t.owner = this
+  }
+
+  server(): ServerTx | undefined {
+    return (this.handle as ServerTx | undefined) ?? this.weak?.deref()
+  }
+}
+
+/** the TU's view of a table entry */
+const handleOf = (core: Core): Tx | undefined =>
+  core instanceof Remnant ? (core.handle ?? core.weak?.deref()) : (core as Tx)
 
 /** The synchronous core: transaction table, dispatch and timers. */
 class Engine {
   // keyed by branch (§17.1.3, §17.2.3); CANCEL shares its INVITE's branch, so it has its own maps
-  readonly clients = new Map<string, ClientTx>()
-  readonly clientCancels = new Map<string, ClientTx>()
-  readonly servers = new Map<string, ServerTx>()
-  readonly serverCancels = new Map<string, ServerTx>()
+  readonly clients = new Map<string, Core>()
+  readonly clientCancels = new Map<string, Core>()
+  readonly servers = new Map<string, Core>()
+  readonly serverCancels = new Map<string, Core>()
   readonly tables: ReadonlyArray<Compiled.Table>
-  readonly queue = new TimerQueue<Tx>()
+  readonly queue = new TimerQueue<Core>()
   /** queued sends as flat triples (message, destination, transaction): no tuple per message */
-  outbox: Array<SipRequest | SipResponse | Destination | Tx | undefined> = []
+  outbox: Array<SipRequest | SipResponse | Destination | Core | undefined> = []
   /** the drained outbox, reused as the next one */
-  spare: Array<SipRequest | SipResponse | Destination | Tx | undefined> = []
+  spare: Array<SipRequest | SipResponse | Destination | Core | undefined> = []
   serveHandler: ((tx: ServerTransaction) => void) | undefined = undefined
   strayHandler: ((stray: Stray) => void) | undefined = undefined
   /** set while the pump fiber waits; calling it resumes the fiber */
   wake: (() => void) | undefined = undefined
   sleepingUntil = Number.POSITIVE_INFINITY
+  /** live Remnants */
+  lingering = 0
 
   readonly config: Timers.TimerConfig
   readonly autoTrying: boolean
   readonly clock: Clock.Clock
   /** the transport's synchronous send, when it has one: then nothing goes through the outbox */
   readonly sendNow: Transport["Service"]["sendNow"]
+  /** the transport's send of pre-serialised bytes, when it has one */
+  readonly sendBytes: Transport["Service"]["sendBytes"]
   constructor(
     config: Timers.TimerConfig,
     autoTrying: boolean,
     clock: Clock.Clock,
     sendNow: Transport["Service"]["sendNow"] = undefined,
+    sendBytes: Transport["Service"]["sendBytes"] = undefined,
   ) {
     this.config = config
     this.autoTrying = autoTrying
     this.clock = clock
     this.sendNow = sendNow
+    this.sendBytes = sendBytes
     // one table per machine and reliability, shared by every transaction of this layer
     this.tables = [Kind.InviteClient, Kind.NonInviteClient, Kind.InviteServer, Kind.NonInviteServer].flatMap((kind) =>
       [false, true].map((reliable) => Compiled.get(machineOf[kind], { timers: config, reliable, autoTrying })),
@@ -343,11 +443,11 @@ class Engine {
   private receiveResponse(response: SipResponse, source: Source): void {
     const branch = Message.branch(response)
     const method = Message.cseq(response)?.method
-    let tx: ClientTx | undefined
+    let tx: Core | undefined
     // §17.1.3: the branch of the top Via and the CSeq method
     if (branch !== undefined && method !== undefined) {
       tx = method === "CANCEL" ? this.clientCancels.get(branch) : this.clients.get(branch)
-      if (tx !== undefined && tx.request.method !== method) tx = undefined
+      if (tx !== undefined && tx.method !== method) tx = undefined
     }
     if (tx === undefined) {
       this.strayHandler?.({ _tag: "Response", response, source })
@@ -361,7 +461,7 @@ class Engine {
    * a hit, and requests that share a branch but differ in those get a composite key. Requests
    * without the cookie use the RFC 2543 key.
    */
-  private findServer(request: SipRequest, via: Via, method: string): ServerTx | undefined {
+  private findServer(request: SipRequest, via: Via, method: string): Core | undefined {
     const map = method === "CANCEL" ? this.serverCancels : this.servers
     const branch = Matching.branchOf(via)
     if (branch === undefined || !branch.startsWith(Matching.MAGIC_COOKIE)) {
@@ -369,7 +469,7 @@ class Engine {
     }
     const tx = map.get(branch)
     if (tx === undefined) return undefined
-    if (tx.request.method === method && Matching.sameSentBy(tx.via, via)) return tx
+    if (tx.method === method && sameSentBy(tx, via)) return tx
     return map.get(`${branch}\u0000${Matching.sentByKey(via)}\u0000${method}`)
   }
 
@@ -405,7 +505,8 @@ class Engine {
     const key = this.serverKey(request, via, method)
     const tx = new ServerTx(this, kind, key, request, source, responseDestination(source, via), via)
     if (method === "CANCEL") {
-      tx.cancels = this.findServer(request, via, "INVITE")
+      const invite = this.findServer(request, via, "INVITE")
+      tx.cancels = invite === undefined ? undefined : (handleOf(invite) as ServerTx | undefined)
       this.serverCancels.set(key, tx)
     } else this.servers.set(key, tx)
     this.run(tx, tx.node.table.entry, undefined)
@@ -444,12 +545,14 @@ class Engine {
 
   findInvite(cancel: SipRequest): ServerTransaction | undefined {
     const via = Message.topVia(cancel)
-    return via === undefined ? undefined : this.findServer(cancel, via, "INVITE")
+    const core = via === undefined ? undefined : this.findServer(cancel, via, "INVITE")
+    return core === undefined ? undefined : (handleOf(core) as ServerTx | undefined)
   }
 
   // -- the machine runner --
 
-  dispatch(tx: Tx, event: string, message: SipRequest | SipResponse | TransportError | undefined): void {
+  dispatch(core: Core, event: string, message: SipRequest | SipResponse | TransportError | undefined): void {
+    const tx = core.remnant ?? core
     if (!tx.alive) return
     if (tx.busy) {
       // a TU callback fed this transaction again: keep run-to-completion order
@@ -461,7 +564,7 @@ class Engine {
     this.run(tx, edge.steps, message)
   }
 
-  private run(tx: Tx, steps: ReadonlyArray<Compiled.Step>, message: unknown): void {
+  private run(tx: Core, steps: ReadonlyArray<Compiled.Step>, message: unknown): void {
     tx.busy = true
     for (let i = 0; i < steps.length; i++) this.exec(tx, steps[i]!, message)
     tx.busy = false
@@ -479,10 +582,62 @@ class Engine {
     if (pending !== undefined && pending.length > 0) {
       const [event, msg] = pending.shift()!
       this.dispatch(tx, event, msg)
+      return
     }
+    if (tx.node.lingering && tx.remnant === undefined && !(tx instanceof Remnant)) this.slim(tx as Tx)
   }
 
-  private exec(tx: Tx, step: Compiled.Step, message: unknown): void {
+  /**
+   * Replaces a transaction that only absorbs retransmissions by its Remnant: same key, timers
+   * and bytes, none of the parsed messages (RFC 3261 §17.1.1.2, §17.1.2.2, §17.2.1, §17.2.2).
+   */
+  private slim(tx: Tx): void {
+    if (tx.bytes === undefined) {
+      // serialised once, here: retransmissions resend these bytes
+      const last = tx instanceof ClientTx ? tx.ack : tx.lastResponse
+      if (last !== undefined) {
+        try {
+          tx.bytes = Serializer.serialize(last)
+        } catch {
+          return // keep the full transaction: it can still resend the object
+        }
+      } else if (!(tx instanceof ClientTx) || tx.kind === Kind.InviteClient) return
+    }
+    let remnant: Remnant
+    if (tx instanceof ClientTx) {
+      const c = tx.callbacks
+      const keep = c.onTerminated !== undefined || c.onTransportError !== undefined
+      remnant = new Remnant(tx, "", undefined, keep ? tx : undefined, undefined, undefined)
+    } else {
+      const s = tx as ServerTx
+      const keep = s.listener !== undefined
+      const weak = !keep && s.kind === Kind.InviteServer ? new WeakRef(s) : undefined
+      const invite = s.kind === Kind.InviteServer
+      remnant = new Remnant(s, s.via.host, s.via.port, keep ? s : undefined, weak, invite ? s.source : undefined)
+    }
+    tx.remnant = remnant
+    tx.timers = []
+    // the key was cut from the request's text, which it would keep alive: re-key with a copy
+    const map = this.mapOf(tx)
+    if (map.get(tx.id) === tx) {
+      map.delete(tx.id)
+      map.set(remnant.id, remnant)
+    }
+    this.lingering++
+  }
+
+  private mapOf(tx: Core): Map<string, Core> {
+    const cancel = tx.method === "CANCEL"
+    return tx.kind === Kind.InviteClient || tx.kind === Kind.NonInviteClient
+      ? cancel
+        ? this.clientCancels
+        : this.clients
+      : cancel
+        ? this.serverCancels
+        : this.servers
+  }
+
+  private exec(tx: Core, step: Compiled.Step, message: unknown): void {
     switch (step._tag) {
       case "StartTimer": {
         this.cancelTimer(tx, step.timer)
@@ -501,56 +656,115 @@ class Engine {
         this.cancelTimer(tx, step.timer)
         return
       case "Effect":
-        switch (step.name) {
-          case "sendRequest":
-            this.enqueue(tx.request, tx.destination, tx)
-            return
-          case "sendAck": {
-            const c = tx as ClientTx
-            c.ack ??= Messages.ackFor(tx.request, message as SipResponse)
-            this.enqueue(c.ack, tx.destination, tx)
-            return
-          }
-          case "sendResponse":
-            if (tx.lastResponse !== undefined) this.enqueue(tx.lastResponse, tx.destination, tx)
-            return
-          case "sendTrying":
-            tx.lastResponse = Messages.tryingFor(tx.request)
-            this.enqueue(tx.lastResponse, tx.destination, tx)
-            return
-          case "passToTU": {
-            const c = tx as ClientTx
-            c.callbacks.onResponse(message as SipResponse, c)
-            return
-          }
-          case "passAckToTU": {
-            const s = tx as ServerTx
-            this.strayHandler?.({ _tag: "Ack", request: message as SipRequest, source: s.source, transaction: s })
-            return
-          }
-          case "informTimeout": {
-            const timer =
-              tx.kind === Kind.InviteClient
-                ? timeoutTimer.InviteClient
-                : tx.kind === Kind.NonInviteClient
-                  ? timeoutTimer.NonInviteClient
-                  : timeoutTimer.InviteServer
-            const error = new TransactionTimeout({ transaction: tx.id, timer })
-            if (tx instanceof ClientTx) tx.callbacks.onTimeout?.(error, tx)
-            else (tx as ServerTx).listener?.onTimeout?.(error, tx as ServerTx)
-            return
-          }
-          case "informTransportError": {
-            const error = message as TransportError
-            if (tx instanceof ClientTx) tx.callbacks.onTransportError?.(error, tx)
-            else (tx as ServerTx).listener?.onTransportError?.(error, tx as ServerTx)
-            return
-          }
-        }
+        if (tx instanceof Remnant) this.execRemnant(tx, step.name, message)
+        else this.execFull(tx as Tx, step.name, message)
     }
   }
 
-  private cancelTimer(tx: Tx, name: string): void {
+  private execFull(tx: Tx, name: Compiled.EffectName, message: unknown): void {
+    switch (name) {
+      case "sendRequest":
+        this.enqueue(tx.request, tx.destination, tx)
+        return
+      case "sendAck": {
+        const c = tx as ClientTx
+        c.ack ??= Messages.ackFor(tx.request, message as SipResponse)
+        this.enqueue(c.ack, tx.destination, tx)
+        return
+      }
+      case "sendResponse":
+        // the first sends go out as objects, through whatever wraps the transport's send
+        if (tx.lastResponse !== undefined) this.enqueue(tx.lastResponse, tx.destination, tx)
+        return
+      case "sendTrying":
+        tx.lastResponse = Messages.tryingFor(tx.request)
+        this.enqueue(tx.lastResponse, tx.destination, tx)
+        return
+      case "passToTU": {
+        const c = tx as ClientTx
+        c.callbacks.onResponse(message as SipResponse, c)
+        return
+      }
+      case "passAckToTU": {
+        const s = tx as ServerTx
+        this.strayHandler?.({ _tag: "Ack", request: message as SipRequest, source: s.source, transaction: s })
+        return
+      }
+      case "informTimeout":
+        this.informTimeout(tx)
+        return
+      case "informTransportError":
+        this.informTransportError(tx, message as TransportError)
+        return
+    }
+  }
+
+  private execRemnant(r: Remnant, name: Compiled.EffectName, message: unknown): void {
+    switch (name) {
+      case "sendAck":
+        if (r.bytes !== undefined) this.sendSerialised(r, r.bytes)
+        return
+      case "sendResponse": {
+        // RFC 6026 Accepted: a 2xx retransmitted by the TU replaces the bytes
+        if (message !== undefined && (message as SipResponse)._tag === "SipResponse") {
+          try {
+            r.bytes = Serializer.serialize(message as SipResponse)
+          } catch (cause) {
+            this.transportFailed(r, encodeError(r.destination, cause))
+            return
+          }
+        }
+        if (r.bytes !== undefined) this.sendSerialised(r, r.bytes)
+        return
+      }
+      case "passToTU": {
+        const c = r.handle as ClientTx | undefined
+        c?.callbacks.onResponse(message as SipResponse, c)
+        return
+      }
+      case "passAckToTU": {
+        // RFC 6026 §8.7: the ACK is the TU's even when it dropped the transaction object
+        const s = r.server()
+        const source = s?.source ?? r.source
+        if (source !== undefined) {
+          this.strayHandler?.({ _tag: "Ack", request: message as SipRequest, source, transaction: s })
+        }
+        return
+      }
+      case "informTimeout": {
+        const h = r.handle
+        if (h !== undefined) this.informTimeout(h)
+        return
+      }
+      case "informTransportError": {
+        const h = r.handle
+        if (h !== undefined) this.informTransportError(h, message as TransportError)
+        return
+      }
+      case "sendRequest":
+      case "sendTrying":
+        return // never in a lingering state
+    }
+  }
+
+  private informTimeout(tx: Tx): void {
+    const timer =
+      tx.kind === Kind.InviteClient
+        ? timeoutTimer.InviteClient
+        : tx.kind === Kind.NonInviteClient
+          ? timeoutTimer.NonInviteClient
+          : timeoutTimer.InviteServer
+    const error = new TransactionTimeout({ transaction: tx.id, timer })
+    if (tx instanceof ClientTx) tx.callbacks.onTimeout?.(error, tx)
+    else (tx as ServerTx).listener?.onTimeout?.(error, tx as ServerTx)
+  }
+
+  private informTransportError(tx: Tx, error: TransportError): void {
+    if (tx instanceof ClientTx) tx.callbacks.onTransportError?.(error, tx)
+    else (tx as ServerTx).listener?.onTransportError?.(error, tx as ServerTx)
+  }
+
+  private cancelTimer(tx: Core, name: string): void {
     const timers = tx.timers
     for (let i = 0; i < timers.length; i++) {
       const t = timers[i]!
@@ -562,19 +776,22 @@ class Engine {
     }
   }
 
-  private terminate(tx: Tx): void {
+  private terminate(tx: Core): void {
     tx.alive = false
     for (const t of tx.timers) this.queue.cancel(t)
     tx.timers.length = 0
     tx.pending = undefined
-    if (tx instanceof ClientTx) {
-      const map = tx.request.method === "CANCEL" ? this.clientCancels : this.clients
-      if (map.get(tx.id) === tx) map.delete(tx.id)
-      tx.callbacks.onTerminated?.(tx)
-    } else {
-      const s = tx as ServerTx
-      const map = s.request.method === "CANCEL" ? this.serverCancels : this.servers
-      if (map.get(s.id) === s) map.delete(s.id)
+    const map = this.mapOf(tx)
+    if (map.get(tx.id) === tx) map.delete(tx.id)
+    const handle = tx instanceof Remnant ? tx.handle : (tx as Tx)
+    if (tx instanceof Remnant) {
+      this.lingering--
+      tx.handle = undefined
+      tx.weak = undefined
+    }
+    if (handle instanceof ClientTx) handle.callbacks.onTerminated?.(handle)
+    else if (handle !== undefined) {
+      const s = handle as ServerTx
       s.cancels = undefined
       s.listener?.onTerminated?.(s)
     }
@@ -582,7 +799,7 @@ class Engine {
 
   // -- the pump: sends and timers --
 
-  private enqueue(message: SipRequest | SipResponse, destination: Destination, tx: Tx | undefined): void {
+  private enqueue(message: SipRequest | SipResponse, destination: Destination, tx: Core | undefined): void {
     const sendNow = this.sendNow
     if (sendNow !== undefined) {
       // a fiber wake-up per message costs more than the send itself; a failure comes back
@@ -592,6 +809,17 @@ class Engine {
     }
     this.outbox.push(message, destination, tx)
     if (this.outbox.length === 3) this.poke()
+  }
+
+  private sendSerialised(tx: Core, bytes: Uint8Array): void {
+    const sendBytes = this.sendBytes
+    if (sendBytes !== undefined) {
+      sendBytes(bytes, tx.destination, (error) => this.transportFailed(tx, error))
+      return
+    }
+    // no byte path in this transport: parse the bytes back (retransmissions only)
+    const parsed = Parser.parse(bytes)
+    if (parsed._tag === "Ok") this.enqueue(parsed.message, tx.destination, tx)
   }
 
   private poke(): void {
@@ -616,7 +844,7 @@ class Engine {
     }
   }
 
-  transportFailed(tx: Tx | undefined, error: TransportError): void {
+  transportFailed(tx: Core | undefined, error: TransportError): void {
     if (tx !== undefined) this.dispatch(tx, "transportError", error)
   }
 
@@ -627,6 +855,7 @@ class Engine {
       timers: this.queue.armed,
       timerEntries: this.queue.size,
       outbox: this.outbox.length / 3,
+      lingering: this.lingering,
     }
   }
 }
@@ -641,7 +870,7 @@ const pump = (engine: Engine, transport: Transport["Service"]): Effect.Effect<ne
         for (let i = 0; i < batch.length; i += 3) {
           const message = batch[i] as SipRequest | SipResponse
           const destination = batch[i + 1] as Destination
-          const tx = batch[i + 2] as Tx | undefined
+          const tx = batch[i + 2] as Core | undefined
           const exit = yield* Effect.exit(transport.send(message, destination))
           if (Exit.isFailure(exit)) {
             const error = exit.cause.reasons.find((r) => r._tag === "Fail")
@@ -682,7 +911,7 @@ export const make = (
     const transport = yield* Transport
     const clock = yield* Clock.Clock
     const config: Timers.TimerConfig = { ...Timers.defaults, ...options.timers }
-    const engine = new Engine(config, options.autoTrying ?? true, clock, transport.sendNow)
+    const engine = new Engine(config, options.autoTrying ?? true, clock, transport.sendNow, transport.sendBytes)
     yield* transport.subscribe(engine.receive)
     yield* Effect.forkScoped(pump(engine, transport))
 

@@ -667,6 +667,42 @@ export const make = (
       })
     }
 
+    /** pre-serialised bytes: unicast UDP in one socket call, streams and multicast through an Effect */
+    const sendBytes = (bytes: Uint8Array, destination: Destination, onError: (error: TransportError) => void): void => {
+      if (closed) {
+        onError(fail("Closed", "transport closed", destination))
+        return
+      }
+      const listener =
+        destination.protocol === "UDP" && !isMulticast(destination.address) && bytes.length <= 65_507
+          ? udpSocketFor(destination.address)
+          : undefined
+      if (listener === undefined) {
+        const effect: Effect.Effect<void, TransportError> =
+          destination.protocol === "UDP"
+            ? bytes.length > 65_507
+              ? Effect.fail(fail("TooLarge", `${bytes.length} bytes exceed a UDP datagram`, destination))
+              : sendUdp(bytes, destination, undefined)
+            : sendStream(bytes, destination)
+        Effect.runCallback(effect, {
+          onExit: (exit) => {
+            if (exit._tag !== "Failure") return
+            for (const r of exit.cause.reasons) {
+              if (r._tag === "Fail") {
+                onError(r.error)
+                return
+              }
+            }
+          },
+        })
+        return
+      }
+      listener.socket.send(bytes, destination.port, destination.address, (error) => {
+        if (error) onError(fail(errorReason(error), error.message, destination, error))
+        else stats.sent++
+      })
+    }
+
     // ---------- bind everything ----------
 
     for (const listen of config.listen) {
@@ -740,6 +776,7 @@ export const make = (
       incoming,
       send,
       sendNow,
+      sendBytes,
       stats: () => ({ ...stats }),
     })
   })

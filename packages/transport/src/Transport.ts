@@ -112,6 +112,15 @@ export class Transport extends Context.Service<
     readonly sendNow?:
       | ((message: SipMessage, destination: Destination, onError: (error: TransportError) => void) => void)
       | undefined
+    /**
+     * Sends bytes that are already one serialised message, as they are (no §18.1.1 switch to TCP):
+     * a transaction that only retransmits its final response or ACK keeps these bytes instead of
+     * the parsed message (RFC 3261 §17.1.1.2, §17.2.1, §17.2.2). Synchronous like `sendNow`.
+     * Optional: without it, callers parse the bytes back and run `send`.
+     */
+    readonly sendBytes?:
+      | ((bytes: Uint8Array, destination: Destination, onError: (error: TransportError) => void) => void)
+      | undefined
     /** a snapshot of the counters, when the implementation keeps them */
     readonly stats?: (() => TransportStats) | undefined
   }
