@@ -4,6 +4,7 @@
  */
 const benchmarks: Record<string, () => Promise<{ run: (args: ReadonlyArray<string>) => void | Promise<void> }>> = {
   parse: () => import("./parse/Bench.ts"),
+  proxy: () => import("./proxy.ts"),
   registrar: () => import("./registrar.ts"),
   transaction: () => import("./transaction.ts"),
   transport: () => import("./transport.ts"),

@@ -1,0 +1,213 @@
+/**
+ * Process control shared by the benchmarks that drive real peers (SIPp, Kamailio, `sipfx
+ * serve`): free ports, bounded child processes stopped by their own PID, SIPp rate steps read
+ * from its final screen, and the CPU time a process used (`/proc/PID/stat`).
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { createSocket } from "node:dgram"
+import { readdir, readFile } from "node:fs/promises"
+
+export const arg = (args: ReadonlyArray<string>, name: string, fallback: string): string => {
+  const i = args.indexOf(`--${name}`)
+  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : fallback
+}
+
+export const freePort = (): Promise<number> =>
+  new Promise<number>((resolve) => {
+    const s = createSocket("udp4")
+    s.bind(0, "127.0.0.1", () => {
+      const port = s.address().port
+      s.close(() => resolve(port))
+    })
+  })
+
+/** Runs a command to its end (killed after `timeoutMs`), with its output and PID. */
+export const run = (cmd: string, args: ReadonlyArray<string>, timeoutMs: number) =>
+  new Promise<{ code: number | null; out: string; pid: number | undefined }>((resolve) => {
+    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], cwd: "/tmp" })
+    let out = ""
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()))
+    child.stderr.on("data", (d: Buffer) => (out += d.toString()))
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs)
+    child.once("exit", (code) => {
+      clearTimeout(timer)
+      resolve({ code, out, pid: child.pid })
+    })
+  })
+
+/** Starts a long-running peer with piped output. */
+export const start = (cmd: string, args: ReadonlyArray<string>): ChildProcess =>
+  spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], cwd: "/tmp" })
+
+export const waitFor = (child: ChildProcess, pattern: RegExp, ms: number) =>
+  new Promise<string>((resolve, reject) => {
+    let out = ""
+    const timer = setTimeout(() => reject(new Error(`not ready: ${out.slice(-500)}`)), ms)
+    const on = (d: Buffer) => {
+      out += d.toString()
+      if (pattern.test(out)) {
+        clearTimeout(timer)
+        resolve(out)
+      }
+    }
+    child.stdout?.on("data", on)
+    child.stderr?.on("data", on)
+    child.once("exit", (code) => {
+      clearTimeout(timer)
+      reject(new Error(`exited with ${code}: ${out.slice(-500)}`))
+    })
+  })
+
+export const stop = (child: ChildProcess) =>
+  new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve()
+    const kill = setTimeout(() => child.kill("SIGKILL"), 5_000)
+    child.once("exit", () => {
+      clearTimeout(kill)
+      resolve()
+    })
+    child.kill("SIGTERM") // by PID: only the process this benchmark started
+  })
+
+/** Kamailio 5.6 in the foreground with its own config: one worker, TLSF, 1 GiB shared memory (peers.md). */
+export const kamailio = async (cfg: string, port: number, defines: ReadonlyArray<string> = []) => {
+  const child = start("kamailio", [
+    "-f",
+    cfg,
+    "-l",
+    `udp:127.0.0.1:${port}`,
+    ...defines.flatMap((d) => ["-A", d]),
+    "-x",
+    "tlsf",
+    "-X",
+    "tlsf",
+    "-m",
+    "1024",
+    "-M",
+    "16",
+    "-DD",
+    "-E",
+    "-w",
+    "/tmp",
+  ])
+  await waitFor(child, /Listening on|INFO: <core>|listening/i, 20_000).catch(() => undefined)
+  await new Promise((r) => setTimeout(r, 1000))
+  return child
+}
+
+/** user + system CPU seconds of a process (Linux `/proc/PID/stat`, clock ticks of 10 ms). */
+export const cpuSeconds = async (pid: number | undefined): Promise<number> => {
+  if (pid === undefined) return Number.NaN
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "")
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+/** CPU seconds of a process and its children (Kamailio forks its workers). */
+export const treeCpuSeconds = async (pid: number | undefined): Promise<number> => {
+  if (pid === undefined) return Number.NaN
+  let total = await cpuSeconds(pid)
+  for (const entry of await readdir("/proc").catch(() => [] as Array<string>)) {
+    if (!/^\d+$/.test(entry)) continue
+    const stat = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => "")
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1])
+    if (ppid === pid) total += await cpuSeconds(Number(entry))
+  }
+  return total
+}
+
+export const loadAverage = async (): Promise<string> =>
+  (await readFile("/proc/loadavg", "utf8").catch(() => "? ? ?")).split(" ").slice(0, 3).join(" ")
+
+export interface Step {
+  readonly rate: number
+  readonly ok: boolean
+  readonly successful: number
+  readonly failed: number
+  readonly seconds: number
+  /** successful calls per second of wall time, SIPp start to exit */
+  readonly achieved: number
+  /** SIPp's PID (its trace files are named after it) */
+  readonly pid: number | undefined
+}
+
+/**
+ * One SIPp client run at a fixed call rate (`rate × seconds` calls); the totals come from its
+ * final screen. It counts only when every call succeeded and SIPp kept 90% of the asked rate.
+ */
+export const sippStep = async (
+  target: string,
+  scenario: ReadonlyArray<string>,
+  rate: number,
+  seconds: number,
+  extra: ReadonlyArray<string> = [],
+): Promise<Step> => {
+  const calls = rate * seconds
+  const screenFile = `/tmp/sipfx-bench-${process.pid}-${rate}.screen`
+  const t0 = performance.now()
+  const r = await run(
+    "sipp",
+    [
+      target,
+      ...scenario,
+      "-i",
+      "127.0.0.1",
+      "-p",
+      "0",
+      "-r",
+      String(rate),
+      "-m",
+      String(calls),
+      "-l",
+      String(Math.max(100, rate * 2)),
+      "-buff_size",
+      "4194304",
+      "-nostdin",
+      "-timeout",
+      String(seconds * 3 + 10),
+      "-timeout_error",
+      "-trace_screen",
+      "-screen_file",
+      screenFile,
+      ...extra,
+    ],
+    (seconds * 3 + 20) * 1000,
+  )
+  const elapsed = (performance.now() - t0) / 1000
+  const screen = await readFile(screenFile, "utf8").catch(() => r.out)
+  const num = (label: string) => {
+    const m = new RegExp(`${label}\\s*\\|\\s*\\d+\\s*\\|\\s*(\\d+)`).exec(screen)
+    return m ? Number(m[1]) : Number.NaN
+  }
+  const successful = num("Successful call")
+  const failed = num("Failed call")
+  const achieved = successful / elapsed
+  return {
+    rate,
+    ok: r.code === 0 && failed === 0 && successful === calls && achieved >= 0.9 * rate,
+    successful,
+    failed,
+    seconds: elapsed,
+    achieved,
+    pid: r.pid,
+  }
+}
+
+export const formatStep = (name: string, s: Step, extra = "") =>
+  `${name.padEnd(10)} ${String(s.rate).padStart(6)} calls/s: ${s.ok ? "ok  " : "FAIL"} ${s.successful} ok, ${s.failed} failed, ${s.seconds.toFixed(1)} s, ${s.achieved.toFixed(0)} calls/s achieved${extra}`
+
+/** Rate steps upwards until the first failing one; the last good step. */
+export const ladder = async (
+  name: string,
+  rates: ReadonlyArray<number>,
+  runStep: (rate: number) => Promise<Step & { readonly note?: string }>,
+): Promise<(Step & { readonly note?: string }) | undefined> => {
+  let best: (Step & { readonly note?: string }) | undefined
+  for (const rate of rates) {
+    const s = await runStep(rate)
+    console.log(formatStep(name, s, s.note ?? ""))
+    if (!s.ok) break
+    best = s
+  }
+  return best
+}

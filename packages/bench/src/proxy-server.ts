@@ -1,0 +1,46 @@
+/**
+ * The proxy Layer in a process, for `pnpm bench proxy`:
+ * `node packages/bench/src/proxy-server.ts PORT stateful|stateless`.
+ * UDP on 127.0.0.1:PORT; the Request-URI is the target (a foreign domain), next hops loopback only.
+ */
+import { MemoryLocation } from "@sipfx/location"
+import { NextHops, Router, StatefulProxy, StatelessProxy } from "@sipfx/proxy"
+import { TransactionLayer } from "@sipfx/transaction"
+import { NodeTransport, Resolver } from "@sipfx/transport"
+import { Effect, Layer } from "effect"
+
+const port = Number(process.argv[2])
+const mode = process.argv[3] ?? "stateful"
+// 4 MiB receive buffer, as `sipfx serve`: a GC pause must not overflow it into retransmissions
+const transport = NodeTransport.layer({
+  listen: [`udp://127.0.0.1:${port}`],
+  limits: { udpReceiveBuffer: 4 * 1024 * 1024 },
+})
+const base = Layer.mergeAll(Resolver.memory({}), MemoryLocation.layer())
+const router = Router.location({ foreign: "forward" })
+
+const stateless = StatelessProxy.serve.pipe(
+  Layer.provideMerge(StatelessProxy.layer({ nextHops: NextHops.loopback })),
+  Layer.provideMerge(router),
+  Layer.provideMerge(base),
+  Layer.provideMerge(transport),
+)
+const stateful = StatefulProxy.serve.pipe(
+  Layer.provideMerge(StatefulProxy.layer({ nextHops: NextHops.loopback })),
+  Layer.provideMerge(router),
+  Layer.provideMerge(TransactionLayer.layer()),
+  Layer.provideMerge(base),
+  Layer.provideMerge(transport),
+)
+
+const launch = <A, E>(layer: Layer.Layer<A, E>) =>
+  Effect.runFork(
+    Layer.launch(
+      Layer.effectDiscard(Effect.sync(() => console.log(`${mode} proxy listening on udp 127.0.0.1:${port}`))).pipe(
+        Layer.provideMerge(layer),
+      ),
+    ),
+  )
+if (mode === "stateless") launch(stateless)
+else launch(stateful)
+process.on("SIGTERM", () => process.exit(0))
