@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { RedisServer } from "@sipfx/peers"
 import { Effect } from "effect"
 import { TestClock } from "effect/testing"
 import { Aor, LocationService, RedisLocation, Registration } from "../src/index.ts"
-import { type RedisServer, startRedis } from "./redisServer.ts"
 import { locationSuite } from "./suite.ts"
 
-let redis: RedisServer
+let redis: RedisServer.RedisServer
 beforeAll(async () => {
-  redis = await startRedis()
+  redis = await RedisServer.start()
 }, 20_000)
 afterAll(() => redis?.stop())
 

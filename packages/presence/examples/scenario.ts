@@ -6,15 +6,16 @@
  */
 import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
+import { Ports } from "@sipfx/peers"
 import { Effect, Fiber, Stream } from "effect"
 import { Pidf } from "../src/index.ts"
-import { agent, freePort } from "../test/harness.ts"
+import { agent } from "../test/harness.ts"
 
 const transport = process.argv[2] === "udp" ? "udp" : "tcp"
 const main = fileURLToPath(new URL("../../server/src/main.ts", import.meta.url))
 
 const program = Effect.gen(function* () {
-  const [ps, pc, pp] = yield* Effect.promise(() => Promise.all([freePort(), freePort(), freePort()]))
+  const [ps, pc, pp] = yield* Effect.promise(() => Ports.freePorts(3))
   const server = yield* Effect.acquireRelease(
     Effect.sync(() =>
       spawn(process.execPath, [main, "serve", "--listen", `udp://127.0.0.1:${ps},tcp://127.0.0.1:${ps}`], {

@@ -4,18 +4,18 @@
  * MESSAGE through the server's relay to a sipfx UA, and receives one from it.
  */
 import { describe, expect, it } from "@effect/vitest"
+import { Baresip, Ports, ServeProcess } from "@sipfx/peers"
 import { Effect, Fiber, Option, Stream } from "effect"
-import { agent, freePort } from "./harness.ts"
-import { baresip, hasBaresip, startServe } from "./peers.ts"
+import { agent } from "./harness.ts"
 
-describe.skipIf(!hasBaresip)("baresip and sipfx serve: presence and MESSAGE", () => {
+describe.skipIf(!Baresip.available)("baresip and sipfx serve: presence and MESSAGE", () => {
   it.live(
     "RFC 3856 §6 / RFC 3428 §7: baresip's SUBSCRIBE shows ada offline then online after she registers; MESSAGE baresip → ada and ada → baresip through the relay",
     () =>
       Effect.gen(function* () {
-        const serve = yield* startServe()
+        const serve = yield* ServeProcess.scoped([], { lifetimeMs: 120_000 })
         const ada = `sip:ada@127.0.0.1:${serve.udp}`
-        const bare = yield* baresip({
+        const bare = yield* Baresip.start({
           account: () =>
             `<sip:bare@127.0.0.1:${serve.udp};transport=udp>;regint=300;pubint=0;answermode=auto;outbound="sip:127.0.0.1:${serve.udp}"`,
           contacts: [`"ada" <${ada}>;presence=p2p;access=allow`],
@@ -29,7 +29,7 @@ describe.skipIf(!hasBaresip)("baresip and sipfx serve: presence and MESSAGE", ()
           contacts = yield* bare.command("contacts")
         }
         expect(status(contacts), contacts).toBe("Offline")
-        const port = yield* Effect.promise(() => freePort())
+        const port = yield* Effect.promise(() => Ports.freePort())
         const a = yield* agent(ada, port, `sip:127.0.0.1:${serve.udp};lr`)
         yield* a.ua.register({ expires: 600 })
         // RFC 3856 §6.6: the registration makes ada open: a NOTIFY, and baresip shows Online

@@ -4,10 +4,11 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Message } from "@sipfx/message"
+import { Ports } from "@sipfx/peers"
 import { Effect, Fiber, Stream } from "effect"
 import * as fc from "fast-check"
 import { DialogInfo } from "../src/index.ts"
-import { directAgent, freePort, observedUa } from "./harness.ts"
+import { directAgent, observedUa } from "./harness.ts"
 
 // RFC 4235 §4.2's sample, with the entity §4.1 makes mandatory and a prefixed extension element
 const sample = `<?xml version="1.0" encoding="UTF-8"?>
@@ -184,7 +185,7 @@ describe("RFC 4235 §3.7 a UA's call states reach a dialog watcher", () => {
     "§3.7.1 recipient FSM: trying → early → confirmed → terminated (remote-bye), one full-state NOTIFY each, versions 0, 1, 2, …",
     () =>
       Effect.gen(function* () {
-        const [pa, pb, pc] = yield* Effect.promise(() => Promise.all([freePort(), freePort(), freePort()]))
+        const [pa, pb, pc] = yield* Effect.promise(() => Ports.freePorts(3))
         const bobAor = `sip:bob@127.0.0.1:${pb}`
         // bob: a UA whose dialog FSM feeds the dialog package of a notifier on the same stack
         // bob: a UA whose dialog FSM feeds the dialog package of a notifier on the same stack
@@ -254,7 +255,7 @@ describe("RFC 4235 §3.7 a UA's call states reach a dialog watcher", () => {
     "§3.7.1 initiator FSM: trying → early (1xx with tag) → terminated, event rejected with code 486",
     () =>
       Effect.gen(function* () {
-        const [pa, pb, pc] = yield* Effect.promise(() => Promise.all([freePort(), freePort(), freePort()]))
+        const [pa, pb, pc] = yield* Effect.promise(() => Ports.freePorts(3))
         const bobAor = `sip:bob@127.0.0.1:${pb}`
         // bob: a UA whose dialog FSM feeds the dialog package of a notifier on the same stack
         const { ua: bob } = yield* observedUa(bobAor, pb)

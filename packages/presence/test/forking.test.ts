@@ -5,9 +5,10 @@
  */
 import * as dgram from "node:dgram"
 import { describe, expect, it } from "@effect/vitest"
+import { Ports } from "@sipfx/peers"
 import { Effect, Fiber, Stream } from "effect"
 import { DialogInfo } from "../src/index.ts"
-import { directAgent, freePort, observedUa } from "./harness.ts"
+import { directAgent, observedUa } from "./harness.ts"
 
 /** Forks each request to `targets`; relays the first final response of a transaction to the sender. */
 const forkingRelay = (port: number, targets: ReadonlyArray<number>) =>
@@ -57,9 +58,7 @@ describe("RFC 6665 §4.1.2.4 a forked SUBSCRIBE", () => {
     "§4.1.2.4 / RFC 4235 §3.9: two notifiers answer one SUBSCRIBE: two subscriptions, each NOTIFYing in its own dialog; unsubscribe ends both",
     () =>
       Effect.gen(function* () {
-        const [pf, pa, pb, pw] = yield* Effect.promise(() =>
-          Promise.all([freePort(), freePort(), freePort(), freePort()]),
-        )
+        const [pf, pa, pb, pw] = yield* Effect.promise(() => Ports.freePorts(4))
         const ada = `sip:ada@127.0.0.1:${pf}`
         // ada's two devices, each a notifier for her dialog state
         const deskPhone = yield* observedUa(ada, pa)

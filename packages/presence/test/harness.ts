@@ -4,8 +4,6 @@
  * `@sipfx/event`'s Subscriber. Test domains resolve to loopback in memory; every request of
  * the UAs goes to the server as their outbound proxy.
  */
-import * as dgram from "node:dgram"
-import * as net from "node:net"
 import { Notifier, Outbound, Subscriber } from "@sipfx/event"
 import { LocationService, MemoryLocation } from "@sipfx/location"
 import { Header, Message, type SipMessage } from "@sipfx/message"
@@ -15,24 +13,6 @@ import { NodeTransport, Resolver, Transport } from "@sipfx/transport"
 import { UserAgent } from "@sipfx/ua"
 import { Effect, Layer, type Scope } from "effect"
 import { DialogPackage, MessageRelay, PresenceServer } from "../src/index.ts"
-
-/** A port free for both UDP and TCP right now. */
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const attempt = (left: number) => {
-      const s = dgram.createSocket("udp4")
-      s.once("error", reject)
-      s.bind(0, "127.0.0.1", () => {
-        const port = s.address().port
-        s.close(() => {
-          const server = net.createServer()
-          server.once("error", () => (left > 0 ? attempt(left - 1) : reject(new Error("no free port"))))
-          server.listen(port, "127.0.0.1", () => server.close(() => resolve(port)))
-        })
-      })
-    }
-    attempt(20)
-  })
 
 export const dns = {
   "lecturehall21.academy.ru": ["127.0.0.1"],

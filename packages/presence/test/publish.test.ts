@@ -4,9 +4,10 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Header, Headers, Message, type SipRequest, type SipResponse, Uri } from "@sipfx/message"
+import { Ports } from "@sipfx/peers"
 import { Effect, Fiber, Stream } from "effect"
 import { Pidf } from "../src/index.ts"
-import { agent, client, freePort, server } from "./harness.ts"
+import { agent, client, server } from "./harness.ts"
 
 const poisson = "sip:s.poisson@dist.probability.org"
 let n = 0
@@ -39,7 +40,7 @@ describe("RFC 3903 PUBLISH and RFC 6665 refusals against the presence server", (
     "RFC 3903 §6: initial, refresh, modify, remove with SIP-ETag; 412, 423, 489, 400; watchers see each change",
     () =>
       Effect.gen(function* () {
-        const [ps, pc, pw] = yield* Effect.promise(() => Promise.all([freePort(), freePort(), freePort()]))
+        const [ps, pc, pw] = yield* Effect.promise(() => Ports.freePorts(3))
         const srv = yield* server(ps)
         const { out } = yield* client(pc)
         const at = `sip:127.0.0.1:${ps}`
@@ -104,7 +105,7 @@ describe("RFC 3903 PUBLISH and RFC 6665 refusals against the presence server", (
     "RFC 3903 §6: a publication expires on its own and watchers are told",
     () =>
       Effect.gen(function* () {
-        const [ps, pc, pw] = yield* Effect.promise(() => Promise.all([freePort(), freePort(), freePort()]))
+        const [ps, pc, pw] = yield* Effect.promise(() => Ports.freePorts(3))
         yield* server(ps, { publishMinExpires: 1 })
         const { out } = yield* client(pc)
         const at = `sip:127.0.0.1:${ps}`
@@ -135,7 +136,7 @@ describe("RFC 3903 PUBLISH and RFC 6665 refusals against the presence server", (
     "RFC 6665 §4.2.1.1 / §8.3.2: 489 with Allow-Events for an unknown package; 423 for too short; Expires: 0 fetches one NOTIFY terminated",
     () =>
       Effect.gen(function* () {
-        const [ps, pw] = yield* Effect.promise(() => Promise.all([freePort(), freePort()]))
+        const [ps, pw] = yield* Effect.promise(() => Ports.freePorts(2))
         const srv = yield* server(ps)
         const watcher = yield* agent("sip:pafnuty@lecturehall21.academy.ru", pw, `sip:127.0.0.1:${ps};lr`)
         const e1 = yield* Effect.flip(watcher.subscriber.subscribe(poisson, "weather"))
@@ -165,9 +166,7 @@ describe("RFC 3903 PUBLISH and RFC 6665 refusals against the presence server", (
     "RFC 3428 §7/§8: MESSAGE to an AOR without contacts → 480; over the size limit → 513; forked to every contact",
     () =>
       Effect.gen(function* () {
-        const [ps, pa, pb, pc] = yield* Effect.promise(() =>
-          Promise.all([freePort(), freePort(), freePort(), freePort()]),
-        )
+        const [ps, pa, pb, pc] = yield* Effect.promise(() => Ports.freePorts(4))
         yield* server(ps, { maxBodySize: 200 })
         const proxy = `sip:127.0.0.1:${ps};lr`
         const sender = yield* agent("sip:pafnuty@lecturehall21.academy.ru", pa, proxy)

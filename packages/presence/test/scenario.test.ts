@@ -5,9 +5,10 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Headers, Message, type SipMessage, type SipRequest, type SipResponse } from "@sipfx/message"
+import { Ports } from "@sipfx/peers"
 import { Effect, Fiber, Stream } from "effect"
 import { Pidf } from "../src/index.ts"
-import { agent, freePort, server, type Wire } from "./harness.ts"
+import { agent, server, type Wire } from "./harness.ts"
 
 const chebychev = "sip:pafnuty@lecturehall21.academy.ru"
 const poisson = "sip:s.poisson@dist.probability.org"
@@ -37,7 +38,7 @@ describe("seed scenario: presence and instant messaging through sipfx", () => {
       `RFC 3856 §6 / RFC 6665 §4 / RFC 3428 §7 over ${transport}: SUBSCRIBE, NOTIFY closed, REGISTER, NOTIFY open, MESSAGE both ways`,
       () =>
         Effect.gen(function* () {
-          const [ps, pc, pp] = yield* Effect.promise(() => Promise.all([freePort(), freePort(), freePort()]))
+          const [ps, pc, pp] = yield* Effect.promise(() => Ports.freePorts(3))
           const param = transport === "tcp" ? ";transport=tcp" : ""
           const proxy = `sip:127.0.0.1:${ps}${param};lr`
           const srv = yield* server(ps)

@@ -2,26 +2,18 @@
  * Interoperability with SIP tools nobody here wrote: sipsak and SIPp talk to a responder
  * built on this package, and tshark checks the wire format independently.
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import { existsSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
+import { Ports, Process, Sipp } from "@sipfx/peers"
 import { Effect } from "effect"
-import { freePort } from "./helpers.ts"
 import { responder } from "./responder.ts"
 
 const run = (file: string, args: ReadonlyArray<string>, timeoutMs = 30_000) =>
-  Effect.promise(
-    () =>
-      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-        execFile(file, args, { timeout: timeoutMs }, (error, stdout, stderr) => {
-          const code = error ? (typeof error.code === "number" ? error.code : -1) : 0
-          resolve({ code, stdout: String(stdout), stderr: String(stderr) })
-        })
-      }),
-  )
+  Effect.promise(() => Process.run(file, args, timeoutMs))
 
 const has = (binary: string) => existsSync(`/usr/bin/${binary}`)
 const scenario = fileURLToPath(new URL("./fixtures/options-uac.xml", import.meta.url))
@@ -31,7 +23,7 @@ describe.skipIf(!has("sipsak"))("sipsak", () => {
     "§11 sipsak OPTIONS over UDP and TCP gets a 200",
     () =>
       Effect.gen(function* () {
-        const port = yield* Effect.promise(() => freePort())
+        const port = yield* Effect.promise(() => Ports.freePort())
         yield* responder({ listen: [`udp://127.0.0.1:${port}`, `tcp://127.0.0.1:${port}`] })
         for (const transport of ["udp", "tcp"]) {
           const r = yield* run("sipsak", [
@@ -55,7 +47,7 @@ describe.skipIf(!has("sipp") || !has("tshark"))("SIPp with a tshark capture", ()
     "§18 SIPp OPTIONS over UDP and TCP: all answered, tshark finds no malformed SIP",
     () =>
       Effect.gen(function* () {
-        const port = yield* Effect.promise(() => freePort())
+        const port = yield* Effect.promise(() => Ports.freePort())
         const t = yield* responder({ listen: [`udp://127.0.0.1:${port}`, `tcp://127.0.0.1:${port}`] })
         const dir = mkdtempSync(join(tmpdir(), "sipfx-pcap-"))
         yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
@@ -81,29 +73,21 @@ describe.skipIf(!has("sipp") || !has("tshark"))("SIPp with a tshark capture", ()
         )
         // the message comes just before the capture filter is live: give it a moment
         yield* Effect.sleep("300 millis")
-        for (const transport of ["u1", "t1"]) {
-          const local = yield* Effect.promise(() => freePort())
-          const r = yield* run("sipp", [
-            "-sf",
-            scenario,
-            `127.0.0.1:${port}`,
-            "-t",
-            transport,
-            "-i",
-            "127.0.0.1",
-            "-p",
-            String(local),
-            "-m",
-            "20",
-            "-r",
-            "50",
-            "-timeout",
-            "20s",
-            "-nostdin",
-            "-trace_err",
-            "-error_file",
-            join(dir, `err-${transport}.log`),
-          ])
+        for (const transport of ["u1", "t1"] as const) {
+          const local = yield* Effect.promise(() => Ports.freePort())
+          const r = yield* Effect.promise(() =>
+            Sipp.run({
+              scenario: { file: scenario },
+              target: `127.0.0.1:${port}`,
+              transport,
+              localPort: local,
+              calls: 20,
+              rate: 50,
+              timeoutSeconds: 20,
+              errorFile: join(dir, `err-${transport}.log`),
+              killAfterMs: 30_000,
+            }),
+          )
           expect(r.code, `sipp ${transport}: ${r.stdout.slice(-2000)}${r.stderr}`).toBe(0)
         }
         // let the last packets reach the capture file, then stop tshark

@@ -1,9 +1,10 @@
 import * as net from "node:net"
 import { describe, expect, it } from "@effect/vitest"
 import { Message, Parser, type SipRequest } from "@sipfx/message"
+import { Ports, Udp } from "@sipfx/peers"
 import { Effect, Exit, Fiber, Queue, Stream } from "effect"
 import { type Inbound, NodeTransport, Routing, type Transport } from "../src/index.ts"
-import { collect, freePort, optionsText, udpExchange, udpSilence } from "./helpers.ts"
+import { collect, optionsText } from "./helpers.ts"
 import { portOf, responder } from "./responder.ts"
 
 const parseRequest = (text: string): SipRequest => {
@@ -29,7 +30,7 @@ describe("NodeTransport UDP", () => {
     Effect.gen(function* () {
       const t = yield* responder({ listen: ["udp://127.0.0.1:0"] })
       const { reply, localPort } = yield* Effect.promise(() =>
-        udpExchange(portOf(t, "UDP"), optionsText({ viaHost: "client.example.com", viaPort: 9, rport: true })),
+        Udp.exchange(portOf(t, "UDP"), optionsText({ viaHost: "client.example.com", viaPort: 9, rport: true })),
       )
       expect(reply.startsWith("SIP/2.0 200 OK\r\n")).toBe(true)
       const via = viaLine(reply)
@@ -42,7 +43,7 @@ describe("NodeTransport UDP", () => {
     Effect.gen(function* () {
       const t = yield* NodeTransport.make({ listen: ["udp://127.0.0.1:0"] })
       const take = yield* nextInbound(t)
-      yield* Effect.promise(() => udpSilence(portOf(t, "UDP"), optionsText({ viaHost: "127.0.0.1" }), 50))
+      yield* Effect.promise(() => Udp.silence(portOf(t, "UDP"), optionsText({ viaHost: "127.0.0.1" }), 50))
       const inbound = yield* take
       expect(inbound.source.protocol).toBe("UDP")
       expect(inbound.source.address).toBe("127.0.0.1")
@@ -58,25 +59,25 @@ describe("NodeTransport UDP", () => {
       const port = portOf(t, "UDP")
       // a bad Max-Forwards value, everything needed for a response intact
       const broken = optionsText({ viaHost: "127.0.0.1" }).replace("Max-Forwards: 70", "Max-Forwards: seventy")
-      const { reply } = yield* Effect.promise(() => udpExchange(port, broken))
+      const { reply } = yield* Effect.promise(() => Udp.exchange(port, broken))
       expect(reply).toMatch(/^SIP\/2\.0 400 /)
       expect(reply).toContain("CSeq: 1 OPTIONS")
       expect(reply).toMatch(/\r\nTo: <sip:bob@example\.com>;tag=/)
       // §8.2.2.1 / §21.5.6: an unsupported SIP version gets 505
       const v3 = optionsText({ viaHost: "127.0.0.1", rport: true }).replace(" SIP/2.0\r\n", " SIP/3.0\r\n")
-      const { reply: versionReply } = yield* Effect.promise(() => udpExchange(port, v3))
+      const { reply: versionReply } = yield* Effect.promise(() => Udp.exchange(port, v3))
       expect(versionReply).toMatch(/^SIP\/2\.0 505 /)
       // no Call-ID: nothing to answer with
       const noCallId = optionsText({ viaHost: "127.0.0.1" }).replace(/Call-ID: [^\r]*\r\n/, "")
-      expect(yield* Effect.promise(() => udpSilence(port, noCallId))).toEqual([])
+      expect(yield* Effect.promise(() => Udp.silence(port, noCallId))).toEqual([])
       // a broken response is dropped
-      expect(yield* Effect.promise(() => udpSilence(port, "SIP/2.0 2OO OK\r\nVia: x\r\n\r\n"))).toEqual([])
+      expect(yield* Effect.promise(() => Udp.silence(port, "SIP/2.0 2OO OK\r\nVia: x\r\n\r\n"))).toEqual([])
       // an oversized datagram is dropped before parsing
       const big = optionsText({ viaHost: "127.0.0.1", body: "x".repeat(5000) })
-      expect(yield* Effect.promise(() => udpSilence(port, big))).toEqual([])
+      expect(yield* Effect.promise(() => Udp.silence(port, big))).toEqual([])
       // still serving
       const { reply: ok } = yield* Effect.promise(() =>
-        udpExchange(port, optionsText({ viaHost: "127.0.0.1", rport: true })),
+        Udp.exchange(port, optionsText({ viaHost: "127.0.0.1", rport: true })),
       )
       expect(ok).toMatch(/^SIP\/2\.0 200 OK/)
       const stats = t.stats!()
@@ -133,7 +134,7 @@ describe("NodeTransport UDP", () => {
     Effect.gen(function* () {
       const t = yield* responder({ listen: ["udp://[::1]:0", "tcp://[::1]:0"] })
       const { reply } = yield* Effect.promise(() =>
-        udpExchange(portOf(t, "UDP"), optionsText({ viaHost: "[::1]", rport: true }), "::1"),
+        Udp.exchange(portOf(t, "UDP"), optionsText({ viaHost: "[::1]", rport: true }), "::1"),
       )
       expect(reply).toMatch(/^SIP\/2\.0 200 OK/)
       const socket = net.connect({ host: "::1", port: portOf(t, "TCP") })
@@ -210,7 +211,7 @@ describe("NodeTransport streams", () => {
   it.live("typed failure: sending over TCP to a closed port fails with reason Refused", () =>
     Effect.gen(function* () {
       const a = yield* NodeTransport.make({ listen: ["udp://127.0.0.1:0"] })
-      const port = yield* Effect.promise(() => freePort())
+      const port = yield* Effect.promise(() => Ports.freePort())
       const exit = yield* Effect.exit(
         a.send(parseRequest(optionsText()), { protocol: "TCP", address: "127.0.0.1", port }),
       )
@@ -307,8 +308,8 @@ describe("NodeTransport streams", () => {
 describe("NodeTransport lifecycle", () => {
   it.live("closing the Scope closes every socket: the same ports bind again", () =>
     Effect.gen(function* () {
-      const port = yield* Effect.promise(() => freePort())
-      const wsPort = yield* Effect.promise(() => freePort())
+      const port = yield* Effect.promise(() => Ports.freePort())
+      const wsPort = yield* Effect.promise(() => Ports.freePort())
       const listen = [`udp://127.0.0.1:${port}`, `tcp://127.0.0.1:${port}`, `ws://127.0.0.1:${wsPort}`]
       const first = yield* Effect.scoped(
         Effect.gen(function* () {
@@ -325,7 +326,7 @@ describe("NodeTransport lifecycle", () => {
         Effect.gen(function* () {
           const t = yield* responder({ listen })
           const { reply } = yield* Effect.promise(() =>
-            udpExchange(port, optionsText({ viaHost: "127.0.0.1", rport: true })),
+            Udp.exchange(port, optionsText({ viaHost: "127.0.0.1", rport: true })),
           )
           expect(reply).toMatch(/^SIP\/2\.0 200/)
           return t.listenPoints.map((p) => p.port)
@@ -350,7 +351,7 @@ describe("NodeTransport lifecycle", () => {
       const fiber = yield* t.incoming.pipe(Stream.take(2), Stream.runCollect, Effect.forkChild)
       yield* Effect.sleep("20 millis")
       for (let i = 0; i < 2; i++) {
-        yield* Effect.promise(() => udpSilence(portOf(t, "UDP"), optionsText({ viaHost: "127.0.0.1" }), 10))
+        yield* Effect.promise(() => Udp.silence(portOf(t, "UDP"), optionsText({ viaHost: "127.0.0.1" }), 10))
       }
       const got = yield* Fiber.join(fiber).pipe(Effect.timeout(3000))
       expect(got.length).toBe(2)

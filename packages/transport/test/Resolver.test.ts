@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { existsSync } from "node:fs"
 import { describe, expect, it } from "@effect/vitest"
+import { Ports } from "@sipfx/peers"
 import { Effect, Exit } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import { Resolver } from "../src/index.ts"
-import { freePort, sipUri } from "./helpers.ts"
+import { sipUri } from "./helpers.ts"
 
 const table: Parameters<typeof Resolver.memory>[0] = {
   "example.com": [
@@ -129,7 +130,7 @@ describe.skipIf(!existsSync(dnsmasq))("Resolver over node:dns against dnsmasq", 
   let child: ChildProcess | undefined
   let port = 0
   beforeAll(async () => {
-    port = await freePort()
+    port = await Ports.freePort()
     const args = [
       "--keep-in-foreground",
       "--no-resolv",

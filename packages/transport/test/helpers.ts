@@ -1,5 +1,3 @@
-import * as dgram from "node:dgram"
-import * as net from "node:net"
 import type { SipUri } from "@sipfx/message"
 
 /** A sip/sips URI value without going through a parser. */
@@ -21,27 +19,6 @@ export const sipUri = (
   params: options.params ?? [],
   headers: [],
 })
-
-/** A port free for both UDP and TCP right now (bind 0, read, close). */
-export const freePort = async (host = "127.0.0.1"): Promise<number> => {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const s = dgram.createSocket(net.isIPv6(host) ? "udp6" : "udp4")
-      s.once("error", reject)
-      s.bind(0, host, () => {
-        const p = s.address().port
-        s.close(() => resolve(p))
-      })
-    })
-    const tcpFree = await new Promise<boolean>((resolve) => {
-      const server = net.createServer()
-      server.once("error", () => resolve(false))
-      server.listen(port, host, () => server.close(() => resolve(true)))
-    })
-    if (tcpFree) return port
-  }
-  throw new Error("no free port")
-}
 
 let counter = 0
 /** An OPTIONS request as wire text (RFC 3261 §11), Via as given. */
@@ -91,33 +68,6 @@ export const collect = (
         resolve(text)
       }
     })
-  })
-
-/** Sends one datagram from a fresh socket and waits for one reply. */
-export const udpExchange = (port: number, text: string, host = "127.0.0.1", ms = 3000) =>
-  new Promise<{ reply: string; localPort: number }>((resolve, reject) => {
-    const socket = dgram.createSocket(net.isIPv6(host) ? "udp6" : "udp4")
-    const timer = setTimeout(() => {
-      socket.close()
-      reject(new Error("no UDP reply"))
-    }, ms)
-    socket.on("message", (m) => {
-      clearTimeout(timer)
-      const localPort = socket.address().port
-      socket.close()
-      resolve({ reply: m.toString("latin1"), localPort })
-    })
-    socket.bind(0, host, () => socket.send(text, port, host))
-  })
-
-/** Sends a datagram and resolves after `ms` with whatever came back (nothing expected). */
-export const udpSilence = (port: number, bytes: Uint8Array | string, ms = 300, host = "127.0.0.1") =>
-  new Promise<Array<string>>((resolve) => {
-    const socket = dgram.createSocket(net.isIPv6(host) ? "udp6" : "udp4")
-    const got: Array<string> = []
-    socket.on("message", (m) => got.push(m.toString("latin1")))
-    socket.bind(0, host, () => socket.send(bytes, port, host))
-    setTimeout(() => socket.close(() => resolve(got)), ms)
   })
 
 /** A self-signed certificate for 127.0.0.1/::1/localhost, made now with the openssl CLI. */

@@ -2,49 +2,37 @@
  * Calls with SIPp's built-in scenarios (a peer nobody here wrote), on 127.0.0.1 with random
  * ports, each run bounded by -m, -timeout and a kill timer.
  */
-import { existsSync } from "node:fs"
 import { describe, expect, it } from "@effect/vitest"
+import { Ports, Sipp } from "@sipfx/peers"
 import { Effect, Stream } from "effect"
-import { freePort, realUa, spawnBounded } from "./helpers.ts"
+import { realUa } from "./helpers.ts"
 
-const hasSipp = existsSync("/usr/bin/sipp")
 const offer = new TextEncoder().encode(
   "v=0\r\no=alice 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0\r\n",
 )
 
 const cases = [
-  { name: "UDP", transport: "u1", uriParam: "", extra: [] as Array<string> },
-  { name: "TCP", transport: "t1", uriParam: ";transport=tcp", extra: [] as Array<string> },
-  { name: "UDP with 10% loss", transport: "u1", uriParam: "", extra: ["-lost", "10"] },
+  { name: "UDP", transport: "u1" as const, uriParam: "", extra: [] as Array<string> },
+  { name: "TCP", transport: "t1" as const, uriParam: ";transport=tcp", extra: [] as Array<string> },
+  { name: "UDP with 10% loss", transport: "u1" as const, uriParam: "", extra: ["-lost", "10"] },
 ]
 
-describe.skipIf(!hasSipp)("SIPp built-in uas: a sipfx UA calls it", () => {
+describe.skipIf(!Sipp.available)("SIPp built-in uas: a sipfx UA calls it", () => {
   for (const c of cases) {
     it.live(
       `§13.2 / §15 ${c.name}: INVITE → 180/200, ACK, BYE → 200`,
       () =>
         Effect.gen(function* () {
-          const [sippPort, uaPort] = yield* Effect.promise(() => Promise.all([freePort(), freePort()]))
-          const sipp = yield* spawnBounded(
-            "sipp",
-            [
-              "-sn",
-              "uas",
-              "-i",
-              "127.0.0.1",
-              "-p",
-              String(sippPort),
-              "-t",
-              c.transport,
-              "-m",
-              "1",
-              "-timeout",
-              "40s",
-              "-nostdin",
-              ...c.extra,
-            ],
-            45_000,
-          )
+          const [sippPort, uaPort] = yield* Effect.promise(() => Ports.freePorts(2))
+          const sipp = yield* Sipp.spawn({
+            scenario: { builtin: "uas" },
+            localPort: sippPort,
+            transport: c.transport,
+            calls: 1,
+            timeoutSeconds: 40,
+            extra: c.extra,
+            killAfterMs: 45_000,
+          })
           yield* Effect.sleep("300 millis")
           const ua = yield* realUa({ aor: "sip:alice@example.com" }, uaPort)
           // closing the call's Scope sends the BYE
@@ -57,7 +45,7 @@ describe.skipIf(!hasSipp)("SIPp built-in uas: a sipfx UA calls it", () => {
             }),
           )
           const exit = yield* sipp.exit
-          expect(exit.code, exit.stdout + exit.stderr).toBe(0)
+          expect(exit.code, exit.output).toBe(0)
           expect(ua.stats()).toEqual({ dialogs: 0, sessions: 0 })
         }).pipe(Effect.scoped),
       60_000,
@@ -65,13 +53,13 @@ describe.skipIf(!hasSipp)("SIPp built-in uas: a sipfx UA calls it", () => {
   }
 })
 
-describe.skipIf(!hasSipp)("SIPp built-in uac calls a sipfx UA that answers", () => {
+describe.skipIf(!Sipp.available)("SIPp built-in uac calls a sipfx UA that answers", () => {
   for (const c of cases) {
     it.live(
       `§13.3 / §15.1.2 ${c.name}: 5 calls answered, ACKed and ended by the caller's BYE`,
       () =>
         Effect.gen(function* () {
-          const [sippPort, uaPort] = yield* Effect.promise(() => Promise.all([freePort(), freePort()]))
+          const [sippPort, uaPort] = yield* Effect.promise(() => Ports.freePorts(2))
           const ua = yield* realUa({ aor: "sip:bob@example.com" }, uaPort)
           let answered = 0
           yield* ua.incoming.pipe(
@@ -89,35 +77,20 @@ describe.skipIf(!hasSipp)("SIPp built-in uac calls a sipfx UA that answers", () 
             ),
             Effect.forkScoped,
           )
-          const sipp = yield* spawnBounded(
-            "sipp",
-            [
-              "-sn",
-              "uac",
-              `127.0.0.1:${uaPort}`,
-              "-i",
-              "127.0.0.1",
-              "-p",
-              String(sippPort),
-              "-t",
-              c.transport,
-              "-m",
-              "5",
-              "-r",
-              "5",
-              "-l",
-              "5",
-              "-timeout",
-              "40s",
-              "-nostdin",
-              "-d",
-              "200",
-              ...c.extra,
-            ],
-            45_000,
-          )
+          const sipp = yield* Sipp.spawn({
+            scenario: { builtin: "uac" },
+            target: `127.0.0.1:${uaPort}`,
+            localPort: sippPort,
+            transport: c.transport,
+            calls: 5,
+            rate: 5,
+            limit: 5,
+            timeoutSeconds: 40,
+            extra: ["-d", "200", ...c.extra],
+            killAfterMs: 45_000,
+          })
           const exit = yield* sipp.exit
-          expect(exit.code, exit.stdout + exit.stderr).toBe(0)
+          expect(exit.code, exit.output).toBe(0)
           expect(answered).toBeGreaterThanOrEqual(5)
           yield* Effect.sleep("200 millis")
           expect(ua.stats()).toEqual({ dialogs: 0, sessions: 0 })
