@@ -6,7 +6,8 @@
  * elements are ignored, as for PIDF.
  */
 import { Data } from "effect"
-import { XMLBuilder, XMLParser, XMLValidator } from "fast-xml-parser"
+import * as Xml from "./Xml.ts"
+import { attr, isNode, type Node, text } from "./Xml.ts"
 
 export const contentType = "application/dialog-info+xml"
 export const namespace = "urn:ietf:params:xml:ns:dialog-info"
@@ -68,34 +69,7 @@ export class DialogInfoError extends Data.TaggedError("DialogInfoError")<{ reado
 export const isDialogInfo = (type: string | undefined): boolean =>
   type?.split(";")[0]?.trim().toLowerCase() === contentType
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: "@",
-  removeNSPrefix: true,
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: true,
-  isArray: (name) => name === "dialog" || name === "param" || name === "identity",
-  // only the XML built-in entities: the body comes from the network
-  processEntities: true,
-  htmlEntities: false,
-})
-
-const builder = new XMLBuilder({
-  ignoreAttributes: false,
-  attributeNamePrefix: "@",
-  format: true,
-  suppressEmptyNode: true,
-})
-
-type Node = Record<string, unknown>
-const isNode = (v: unknown): v is Node => v !== null && typeof v === "object" && !Array.isArray(v)
-const text = (v: unknown): string | undefined =>
-  typeof v === "string" ? v : isNode(v) && "#text" in v ? String(v["#text"]) : undefined
-const attr = (n: Node, name: string): string | undefined => {
-  const v = n[`@${name}`]
-  return typeof v === "string" ? v : undefined
-}
+const parser = Xml.parser(["dialog", "param", "identity"])
 
 const participantOf = (v: unknown): Participant | undefined => {
   if (!isNode(v)) return undefined
@@ -120,20 +94,11 @@ const participantOf = (v: unknown): Participant | undefined => {
   return { identity, target }
 }
 
-const dec = new TextDecoder()
-
 /** Parses a dialog information document (RFC 4235 §4.1). */
 export const parse = (body: Uint8Array | string): Document | DialogInfoError => {
-  const xml = typeof body === "string" ? body : dec.decode(body)
-  const valid = XMLValidator.validate(xml)
-  if (valid !== true)
-    return new DialogInfoError({ reason: `not well-formed XML: ${valid.err.msg} (line ${valid.err.line})` })
-  let root: Node
-  try {
-    root = parser.parse(xml) as Node
-  } catch (e) {
-    return new DialogInfoError({ reason: String(e) })
-  }
+  const read = Xml.read(parser, body)
+  if (read._tag === "Err") return new DialogInfoError({ reason: read.reason })
+  const root = read.root
   const info = root["dialog-info"]
   if (!isNode(info)) return new DialogInfoError({ reason: "no <dialog-info> root element" })
   // §4.1: version, state and entity are mandatory; a version fits a non-negative 32-bit integer
@@ -216,7 +181,7 @@ export const format = (doc: Document): string => {
     ...(d.local === undefined ? {} : { local: participantNode(d.local) }),
     ...(d.remote === undefined ? {} : { remote: participantNode(d.remote) }),
   }))
-  const xml = builder.build({
+  const xml = Xml.builder.build({
     "dialog-info": {
       "@xmlns": namespace,
       "@version": String(doc.version),

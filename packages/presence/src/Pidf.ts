@@ -5,7 +5,8 @@
  * prefixes and unknown extension elements (§4.1.5: "MUST ignore"), as the RFC requires.
  */
 import { Data } from "effect"
-import { XMLBuilder, XMLParser, XMLValidator } from "fast-xml-parser"
+import * as Xml from "./Xml.ts"
+import { type Node, text } from "./Xml.ts"
 
 export const contentType = "application/pidf+xml"
 /** RFC 3863 §7 / the CPIM-era type still sent by some clients */
@@ -45,49 +46,16 @@ export const isPidf = (type: string | undefined): boolean => {
   return t === contentType || t === legacyContentType
 }
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: "@",
-  removeNSPrefix: true,
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: true,
-  isArray: (name) => name === "tuple" || name === "note",
-  // no entity expansion beyond the XML built-ins: a presence body is data from the network
-  processEntities: true,
-  htmlEntities: false,
-})
+const parser = Xml.parser(["tuple", "note"])
 
-const builder = new XMLBuilder({
-  ignoreAttributes: false,
-  attributeNamePrefix: "@",
-  format: true,
-  suppressEmptyNode: true,
-})
-
-type Node = Record<string, unknown>
-const text = (v: unknown): string | undefined =>
-  typeof v === "string"
-    ? v
-    : v !== null && typeof v === "object" && "#text" in v
-      ? String((v as Node)["#text"])
-      : undefined
 const notesOf = (v: unknown): Array<string> =>
   Array.isArray(v) ? v.map(text).filter((s): s is string => s !== undefined && s !== "") : []
 
-const dec = new TextDecoder()
-
 /** Parses a PIDF document (RFC 3863 §4). */
 export const parse = (body: Uint8Array | string): Document | PidfError => {
-  const xml = typeof body === "string" ? body : dec.decode(body)
-  const valid = XMLValidator.validate(xml)
-  if (valid !== true) return new PidfError({ reason: `not well-formed XML: ${valid.err.msg} (line ${valid.err.line})` })
-  let root: Node
-  try {
-    root = parser.parse(xml) as Node
-  } catch (e) {
-    return new PidfError({ reason: String(e) })
-  }
+  const read = Xml.read(parser, body)
+  if (read._tag === "Err") return new PidfError({ reason: read.reason })
+  const root = read.root
   const presence = root.presence as Node | undefined
   if (presence === undefined || typeof presence !== "object")
     return new PidfError({ reason: "no <presence> root element" })
@@ -136,7 +104,7 @@ export const format = (doc: Document): string => {
     ...(t.notes.length === 0 ? {} : { note: [...t.notes] }),
     ...(t.timestamp === undefined ? {} : { timestamp: t.timestamp }),
   }))
-  const xml = builder.build({
+  const xml = Xml.builder.build({
     presence: {
       "@xmlns": namespace,
       "@entity": doc.entity,
