@@ -8,9 +8,10 @@ describe("two sipfx serve instances sharing one Redis location service", () => {
   beforeAll(async () => {
     redis = await RedisServer.start()
     ;[a, b] = await Promise.all([
-      ServeProcess.start(["--location", redis.url]),
-      // the second one takes its location from the environment (SIPFX_LOCATION)
-      ServeProcess.start([], { env: { SIPFX_LOCATION: redis.url } }),
+      // the first is the default registrar + proxy, responsible for the domain 127.0.0.1
+      ServeProcess.start(["--location", redis.url, "--domain", "127.0.0.1"]),
+      // the second one is a redirect server and takes its location from the environment (SIPFX_LOCATION)
+      ServeProcess.start(["--redirect"], { env: { SIPFX_LOCATION: redis.url } }),
     ])
   }, 40_000)
   afterAll(async () => {
@@ -18,7 +19,7 @@ describe("two sipfx serve instances sharing one Redis location service", () => {
     await redis?.stop()
   })
 
-  it("§10.3 + §8.3: a REGISTER via one instance is seen by the other's redirect (302 with the contact)", async () => {
+  it("§10.3 + §8.3: a REGISTER via one instance is seen by the other's redirect (302 with the contact), its removal by the first's proxy (480)", async () => {
     const reg = await Udp.request(a.udp, (p) =>
       RawRequest.request(
         "REGISTER",
@@ -43,7 +44,8 @@ describe("two sipfx serve instances sharing one Redis location service", () => {
       ),
     )
     expect(remove).toMatch(/^SIP\/2\.0 200 /)
+    // §16.5: the proxy of frank's domain finds an empty target set
     const gone = await Udp.request(a.udp, (p) => RawRequest.request("INVITE", "sip:frank@127.0.0.1", p, [], "frank"))
-    expect(gone).toMatch(/^SIP\/2\.0 404 /)
+    expect(gone).toMatch(/^SIP\/2\.0 480 /)
   }, 30_000)
 })
