@@ -1,63 +1,38 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Aor, LocationService, MemoryLocation, Registration } from "@sipfx/location"
-import { Message, Parser, type SipRequest, type SipResponse } from "@sipfx/message"
-import { Network } from "@sipfx/simnet"
-import { TransactionLayer } from "@sipfx/transaction"
-import { type Destination, Transport } from "@sipfx/transport"
-import { Context, Effect, Layer } from "effect"
+import { Aor, Registration } from "@sipfx/location"
+import { Message, type SipRequest } from "@sipfx/message"
+import { parse, simulated } from "@sipfx/registrar/testing"
+import { Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { Redirect } from "../src/index.ts"
 
 let n = 0
 const invite = (target: string, method = "INVITE"): SipRequest => {
   n++
-  const text = [
-    `${method} ${target} SIP/2.0`,
-    `Via: SIP/2.0/UDP 192.0.2.20:5060;branch=z9hG4bK-inv-${n}`,
-    "Max-Forwards: 70",
-    `To: <${target}>`,
-    `From: <sip:carol@example.com>;tag=c${n}`,
-    `Call-ID: inv-${n}@192.0.2.20`,
-    `CSeq: 1 ${method}`,
-    "Content-Length: 0",
-    "",
-    "",
-  ].join("\r\n")
-  const r = Parser.parse(new TextEncoder().encode(text))
-  if (r._tag === "Err") throw new Error(r.error.reason)
-  return r.message as SipRequest
+  return parse(
+    [
+      `${method} ${target} SIP/2.0`,
+      `Via: SIP/2.0/UDP 192.0.2.20:5060;branch=z9hG4bK-inv-${n}`,
+      "Max-Forwards: 70",
+      `To: <${target}>`,
+      `From: <sip:carol@example.com>;tag=c${n}`,
+      `Call-ID: inv-${n}@192.0.2.20`,
+      `CSeq: 1 ${method}`,
+      "Content-Length: 0",
+      "",
+      "",
+    ].join("\r\n"),
+  )
 }
 
 const setup = (options: Redirect.Options = {}) =>
   Effect.gen(function* () {
-    const network = yield* Network.make({ seed: 3 })
-    const server = yield* network.endpoint({ name: "redirect", protocol: "UDP", address: "192.0.2.1" })
-    const ua = yield* network.endpoint({ name: "ua", protocol: "UDP", address: "192.0.2.20", port: 5060 })
-    const base = Layer.mergeAll(
-      MemoryLocation.layer(),
-      TransactionLayer.layer().pipe(Layer.provide(Layer.succeed(Transport, server))),
-    )
-    const context = yield* Layer.build(
-      Redirect.serve.pipe(Layer.provideMerge(Redirect.layer(options)), Layer.provideMerge(base)),
-    )
-    const location = Context.get(context, LocationService)
-    const responses: Array<SipResponse> = []
-    yield* ua.subscribe((i) => {
-      if (i.message._tag === "SipResponse") responses.push(i.message)
+    const { send, location } = yield* simulated({
+      seed: 3,
+      name: "redirect",
+      uaAddress: "192.0.2.20",
+      app: (base) => Redirect.serve.pipe(Layer.provideMerge(Redirect.layer(options)), Layer.provideMerge(base)),
     })
-    const p = server.listenPoints[0]!
-    const to: Destination = { protocol: "UDP", address: p.address, port: p.port }
-    const send = (request: SipRequest) =>
-      Effect.gen(function* () {
-        const branch = Message.branch(request)
-        yield* ua.send(request, to).pipe(Effect.orDie)
-        for (let i = 0; i < 50; i++) {
-          yield* TestClock.adjust(0)
-          const found = responses.find((r) => Message.branch(r) === branch && r.status >= 200)
-          if (found !== undefined) return found
-        }
-        return yield* Effect.die(new Error("no final response"))
-      })
     const bind = (aor: string, contact: string, expires: number, q?: number) =>
       location.update(
         Aor.fromString(aor) as Aor.Aor,
