@@ -48,6 +48,14 @@ const seqOf = (event: Event): number | undefined =>
 
 const effect = (_: unknown, _params: unknown) => {}
 
+// §12.2.2: a request from the peer, the same in Early and Confirmed dialogs
+const receiveRequest = [
+  { guard: "outOfOrder", actions: { type: "rejectRequest", params: { status: 500, reason: "CSeq Out of Order" } } },
+  { guard: "isBye", target: "Terminated", actions: "acceptRemoteSeq" },
+  { guard: "isTargetRefresh", actions: ["acceptRemoteSeq", "retargetFromRequest"] },
+  { actions: "acceptRemoteSeq" },
+] as const
+
 export const machine = setup({
   types: {
     context: {} as Context,
@@ -103,15 +111,7 @@ export const machine = setup({
         success: { target: "Confirmed", actions: "confirmFromResponse" },
         failure: { target: "Terminated" },
         sendRequest: { actions: "incrementLocalSeq" },
-        receiveRequest: [
-          {
-            guard: "outOfOrder",
-            actions: { type: "rejectRequest", params: { status: 500, reason: "CSeq Out of Order" } },
-          },
-          { guard: "isBye", target: "Terminated", actions: "acceptRemoteSeq" },
-          { guard: "isTargetRefresh", actions: ["acceptRemoteSeq", "retargetFromRequest"] },
-          { actions: "acceptRemoteSeq" },
-        ],
+        receiveRequest,
         terminate: { target: "Terminated" },
       },
     },
@@ -121,15 +121,7 @@ export const machine = setup({
         success: {},
         sendRequest: { actions: "incrementLocalSeq" },
         refreshed: { actions: "retargetFromResponse" },
-        receiveRequest: [
-          {
-            guard: "outOfOrder",
-            actions: { type: "rejectRequest", params: { status: 500, reason: "CSeq Out of Order" } },
-          },
-          { guard: "isBye", target: "Terminated", actions: "acceptRemoteSeq" },
-          { guard: "isTargetRefresh", actions: ["acceptRemoteSeq", "retargetFromRequest"] },
-          { actions: "acceptRemoteSeq" },
-        ],
+        receiveRequest,
         terminate: { target: "Terminated" },
       },
     },

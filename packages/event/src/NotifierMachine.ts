@@ -7,6 +7,7 @@
  * The NOTIFYs themselves are built and sent by the runner (`Notifier`).
  */
 import { assign, setup } from "xstate"
+import { performed, reportTerminated, type Terminated } from "./internal/machine.ts"
 
 export interface Input {
   /** seconds granted */
@@ -38,12 +39,19 @@ export interface Context {
 export interface ActionParams {
   /** send a NOTIFY with this Subscription-State (the runner computes the remaining expires) */
   readonly notify: { readonly state: "pending" | "active" | "terminated"; readonly reason?: string | undefined }
-  readonly terminated: { readonly reason: string }
+  readonly terminated: Terminated
   /** a subscription duration of `expires` seconds starts now (the runner keeps the time for `expires=`) */
   readonly durationStarted: { readonly expires: number }
 }
 
-const effect = (_: unknown, _params: unknown) => {}
+// §4.2.1.1, §4.2.1.2: each entry into Pending or Active starts a duration and sends a NOTIFY
+const entered = (state: "pending" | "active") =>
+  [
+    { type: "durationStarted", params: ({ context }: { readonly context: Context }) => ({ expires: context.expires }) },
+    { type: "notify", params: { state } },
+  ] as const
+// the subscription ends with the reason `because` takes from the event (`timeout` by default)
+const ends = { target: "Terminated", actions: "because" } as const
 
 export const machine = setup({
   types: {
@@ -52,9 +60,9 @@ export const machine = setup({
     events: {} as Event,
   },
   actions: {
-    notify: effect as (_: unknown, params: ActionParams["notify"]) => void,
-    terminated: effect as (_: unknown, params: ActionParams["terminated"]) => void,
-    durationStarted: effect as (_: unknown, params: ActionParams["durationStarted"]) => void,
+    notify: performed<ActionParams["notify"]>(),
+    terminated: performed<ActionParams["terminated"]>(),
+    durationStarted: performed<ActionParams["durationStarted"]>(),
     grant: assign({
       expires: ({ context, event }) => (event.type === "refresh" ? event.expires : context.expires),
     }),
@@ -86,36 +94,30 @@ export const machine = setup({
       ],
     },
     Pending: {
-      entry: [
-        { type: "durationStarted", params: ({ context }) => ({ expires: context.expires }) },
-        { type: "notify", params: { state: "pending" } },
-      ],
-      after: { subscriptionDuration: { target: "Terminated", actions: "because" } },
+      entry: entered("pending"),
+      after: { subscriptionDuration: ends },
       on: {
         authorize: { target: "Active" },
-        reject: { target: "Terminated", actions: "because" },
+        reject: ends,
         refresh: [
-          { guard: "unsubscribes", target: "Terminated", actions: "because" },
+          { guard: "unsubscribes", ...ends },
           { target: "Pending", reenter: true, actions: "grant" },
         ],
-        terminate: { target: "Terminated", actions: "because" },
+        terminate: ends,
         notifyFailed: { target: "Gone" },
       },
     },
     Active: {
-      entry: [
-        { type: "durationStarted", params: ({ context }) => ({ expires: context.expires }) },
-        { type: "notify", params: { state: "active" } },
-      ],
-      after: { subscriptionDuration: { target: "Terminated", actions: "because" } },
+      entry: entered("active"),
+      after: { subscriptionDuration: ends },
       on: {
         stateChanged: { actions: { type: "notify", params: { state: "active" } } },
         refresh: [
-          { guard: "unsubscribes", target: "Terminated", actions: "because" },
+          { guard: "unsubscribes", ...ends },
           { target: "Active", reenter: true, actions: "grant" },
         ],
-        reject: { target: "Terminated", actions: "because" },
-        terminate: { target: "Terminated", actions: "because" },
+        reject: ends,
+        terminate: ends,
         notifyFailed: { target: "Gone" },
       },
     },
@@ -132,7 +134,7 @@ export const machine = setup({
           type: "notify",
           params: ({ context }) => ({ state: "terminated" as const, reason: context.reason }),
         },
-        { type: "terminated", params: ({ context }) => ({ reason: context.reason }) },
+        reportTerminated,
       ],
     },
   },

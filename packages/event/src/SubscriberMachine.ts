@@ -8,6 +8,7 @@
  * the runner (`Subscriber`).
  */
 import { assign, setup } from "xstate"
+import { performed, reportTerminated, type Terminated } from "./internal/machine.ts"
 
 export interface Input {
   /** T1 in ms, for Timer N */
@@ -51,13 +52,26 @@ export interface ActionParams {
   readonly sendSubscribe: { readonly expires: number }
   /** the subscription's state as the notifier last told it (pass the NOTIFY body up) */
   readonly delivered: { readonly state: NotifyState }
-  readonly terminated: { readonly reason: string }
+  readonly terminated: Terminated
 }
-
-const effect = (_: unknown, _params: unknown) => {}
 
 /** §4.1.2.2: refresh ahead of expiry: half way for short subscriptions, a minute ahead otherwise. */
 export const refreshLead = (expires: number): number => (expires > 120 ? expires - 60 : expires / 2)
+
+// §4.1.3: a NOTIFY updates the context from its Subscription-State and is passed up
+const deliver = (state: NotifyState) => ["fromNotify", { type: "delivered", params: { state } }] as const
+const endedByNotify = { guard: "isTerminated", target: "Terminated", actions: deliver("terminated") } as const
+const toActive = { guard: "isActive", target: "Active", actions: deliver("active") } as const
+const toPending = { guard: "isPending", target: "Pending", actions: deliver("pending") } as const
+// §4.1.2.4: the first NOTIFY creates the subscription in the state it reports
+const firstNotify = [endedByNotify, toActive, { target: "Pending", actions: deliver("pending") }] as const
+
+// §4.1.2.2: a subscription is refreshed ahead of its expiry, and ends at it
+const lifetime = {
+  refresh: { target: "Refreshing" },
+  expiry: { target: "Terminated", actions: "becauseExpired" },
+} as const
+const unsubscribing = { target: "Unsubscribing", actions: "becauseUnsubscribed" } as const
 
 export const machine = setup({
   types: {
@@ -66,9 +80,9 @@ export const machine = setup({
     events: {} as Event,
   },
   actions: {
-    sendSubscribe: effect as (_: unknown, params: ActionParams["sendSubscribe"]) => void,
-    delivered: effect as (_: unknown, params: ActionParams["delivered"]) => void,
-    terminated: effect as (_: unknown, params: ActionParams["terminated"]) => void,
+    sendSubscribe: performed<ActionParams["sendSubscribe"]>(),
+    delivered: performed<ActionParams["delivered"]>(),
+    terminated: performed<ActionParams["terminated"]>(),
     fromResponse: assign({
       expires: ({ context, event }) => (event.type === "accepted" ? event.expires : context.expires),
     }),
@@ -122,19 +136,7 @@ export const machine = setup({
         accepted: { target: "NotifyWait", actions: "fromResponse" },
         rejected: { target: "Terminated", actions: "becauseRejected" },
         // §4.1.2.4: a NOTIFY may arrive before the 2xx; it creates the subscription
-        notify: [
-          {
-            guard: "isTerminated",
-            target: "Terminated",
-            actions: ["fromNotify", { type: "delivered", params: { state: "terminated" } }],
-          },
-          {
-            guard: "isActive",
-            target: "Active",
-            actions: ["fromNotify", { type: "delivered", params: { state: "active" } }],
-          },
-          { target: "Pending", actions: ["fromNotify", { type: "delivered", params: { state: "pending" } }] },
-        ],
+        notify: firstNotify,
         unsubscribe: { target: "Terminated", actions: "becauseUnsubscribed" },
       },
     },
@@ -143,74 +145,24 @@ export const machine = setup({
       on: {
         // the 2xx after a NOTIFY that came first, or after a fork's NOTIFY
         accepted: { actions: "fromResponse" },
-        notify: [
-          {
-            guard: "isTerminated",
-            target: "Terminated",
-            actions: ["fromNotify", { type: "delivered", params: { state: "terminated" } }],
-          },
-          {
-            guard: "isActive",
-            target: "Active",
-            actions: ["fromNotify", { type: "delivered", params: { state: "active" } }],
-          },
-          { target: "Pending", actions: ["fromNotify", { type: "delivered", params: { state: "pending" } }] },
-        ],
-        unsubscribe: { target: "Unsubscribing", actions: "becauseUnsubscribed" },
+        notify: firstNotify,
+        unsubscribe: unsubscribing,
       },
     },
     Pending: {
-      after: {
-        refresh: { target: "Refreshing" },
-        expiry: { target: "Terminated", actions: "becauseExpired" },
-      },
+      after: lifetime,
       on: {
-        notify: [
-          {
-            guard: "isTerminated",
-            target: "Terminated",
-            actions: ["fromNotify", { type: "delivered", params: { state: "terminated" } }],
-          },
-          {
-            guard: "isActive",
-            target: "Active",
-            actions: ["fromNotify", { type: "delivered", params: { state: "active" } }],
-          },
-          {
-            target: "Pending",
-            reenter: true,
-            actions: ["fromNotify", { type: "delivered", params: { state: "pending" } }],
-          },
-        ],
+        notify: [endedByNotify, toActive, { target: "Pending", reenter: true, actions: deliver("pending") }],
         accepted: { target: "Pending", reenter: true, actions: "fromResponse" },
-        unsubscribe: { target: "Unsubscribing", actions: "becauseUnsubscribed" },
+        unsubscribe: unsubscribing,
       },
     },
     Active: {
-      after: {
-        refresh: { target: "Refreshing" },
-        expiry: { target: "Terminated", actions: "becauseExpired" },
-      },
+      after: lifetime,
       on: {
-        notify: [
-          {
-            guard: "isTerminated",
-            target: "Terminated",
-            actions: ["fromNotify", { type: "delivered", params: { state: "terminated" } }],
-          },
-          {
-            guard: "isPending",
-            target: "Pending",
-            actions: ["fromNotify", { type: "delivered", params: { state: "pending" } }],
-          },
-          {
-            target: "Active",
-            reenter: true,
-            actions: ["fromNotify", { type: "delivered", params: { state: "active" } }],
-          },
-        ],
+        notify: [endedByNotify, toPending, { target: "Active", reenter: true, actions: deliver("active") }],
         accepted: { target: "Active", reenter: true, actions: "fromResponse" },
-        unsubscribe: { target: "Unsubscribing", actions: "becauseUnsubscribed" },
+        unsubscribe: unsubscribing,
       },
     },
     // §4.1.2.2: a refreshing SUBSCRIBE is out; the subscription holds until its expiry
@@ -225,14 +177,10 @@ export const machine = setup({
         // other failures leave the subscription to its expiry
         rejected: { guard: "endsSubscription", target: "Terminated", actions: "becauseRejected" },
         notify: [
-          {
-            guard: "isTerminated",
-            target: "Terminated",
-            actions: ["fromNotify", { type: "delivered", params: { state: "terminated" } }],
-          },
+          endedByNotify,
           { actions: ["fromNotify", { type: "delivered", params: ({ event }) => ({ state: event.state }) }] },
         ],
-        unsubscribe: { target: "Unsubscribing", actions: "becauseUnsubscribed" },
+        unsubscribe: unsubscribing,
       },
     },
     // §4.1.2.3: SUBSCRIBE with Expires: 0 sent; the notifier's final NOTIFY ends it (or Timer N)
@@ -240,20 +188,10 @@ export const machine = setup({
       entry: { type: "sendSubscribe", params: { expires: 0 } },
       after: { timerN: { target: "Terminated" } },
       on: {
-        notify: [
-          {
-            guard: "isTerminated",
-            target: "Terminated",
-            actions: ["fromNotify", { type: "delivered", params: { state: "terminated" } }],
-          },
-          { actions: { type: "delivered", params: ({ event }) => ({ state: event.state }) } },
-        ],
+        notify: [endedByNotify, { actions: { type: "delivered", params: ({ event }) => ({ state: event.state }) } }],
         rejected: { target: "Terminated" },
       },
     },
-    Terminated: {
-      type: "final",
-      entry: { type: "terminated", params: ({ context }) => ({ reason: context.reason }) },
-    },
+    Terminated: { type: "final", entry: reportTerminated },
   },
 })
