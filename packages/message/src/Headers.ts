@@ -28,6 +28,8 @@ export interface HeaderDef<A> {
   readonly parse: (value: string) => A
   /** the grammar behind `parse`; throws a lightweight internal signal (used by lazy typed access) */
   readonly grammar: (value: string) => A
+  /** `grammar` returning undefined for a malformed value instead of throwing (typed access) */
+  readonly attempt: (value: string) => A | undefined
   /** `grammar` on the range `s[a, b)` of a larger string: the receive path parses values in place */
   readonly scan: (s: string, a: number, b: number) => A
   readonly format: (value: A) => string
@@ -91,6 +93,14 @@ const define = <A>(name: string, scan: G.Scanner<A>, options: Options<A> = {}): 
     single: options.single ?? !(options.list ?? false),
     eager: options.eager ?? false,
     grammar: parse,
+    attempt: (value) => {
+      try {
+        return parse(value)
+      } catch (e) {
+        if (isFail(e)) return undefined
+        throw e
+      }
+    },
     scan,
     parse: (value) => {
       try {

@@ -3,23 +3,19 @@ import { Data, Effect } from "effect"
 import * as HeaderCache from "./HeaderCache.ts"
 import type { HeaderDef } from "./Headers.ts"
 import * as Headers from "./Headers.ts"
-import { isFail } from "./internal/Chars.ts"
 import type { CSeq, Header, NameAddr, Param, SipMessage, SipRequest, SipResponse, Uri, Via } from "./Model.ts"
 import type { HeaderError } from "./ParseError.ts"
 
 // ---- typed access ----
 
+// No try/catch here: `attempt` reports a malformed value as undefined (not cached, so a
+// later access answers the same). Typed values are never undefined.
 const typed = <A>(h: Header, def: HeaderDef<A>): A | undefined => {
   const cached = HeaderCache.get(h)
   if (cached !== undefined) return cached as A
-  try {
-    const v = def.grammar(h.value)
-    HeaderCache.set(h, v)
-    return v
-  } catch (e) {
-    if (isFail(e)) return undefined
-    throw e
-  }
+  const v = def.attempt(h.value)
+  if (v !== undefined) HeaderCache.set(h, v)
+  return v
 }
 
 /** First value of a header, parsed (and cached); undefined when absent or malformed. */
@@ -110,7 +106,7 @@ export const removeAll = <M extends SipMessage, A>(m: M, def: HeaderDef<A> | str
 
 export const withBody = <M extends SipMessage>(m: M, body: Uint8Array, contentType?: string): M => {
   const next = { ...m, body }
-  return contentType === undefined ? next : setHeader(next, { name: "Content-Type", value: contentType })
+  return contentType === undefined ? next : setHeader(next, HeaderCache.make("Content-Type", contentType))
 }
 
 // ---- hot-path shortcuts ----
@@ -253,9 +249,11 @@ export const response = (
     else if (h.name === "To") {
       if (extra?.toTag !== undefined && status !== 100) {
         const t = typed(h, Headers.To)
-        if (t !== undefined && paramOf(t.params, "tag") === undefined)
-          headers.push({ name: "To", value: `${h.value};tag=${extra.toTag}` })
-        else headers.push(h)
+        if (t !== undefined && paramOf(t.params, "tag") === undefined) {
+          // the tagged value is known: cache it, so the transaction layer's toTag() parses nothing
+          const tagged: NameAddr = { ...t, params: [...t.params, ["tag", extra.toTag]] }
+          headers.push(HeaderCache.make("To", `${h.value};tag=${extra.toTag}`, tagged))
+        } else headers.push(h)
       } else headers.push(h)
     } else if (status === 100 && h.name === "Timestamp") headers.push(h) // §8.2.6.1
   }

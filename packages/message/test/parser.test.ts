@@ -1,6 +1,6 @@
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
-import { Header, Headers, Message, Parser, Serializer, type SipRequest, Uri } from "../src/index.ts"
+import { Header, HeaderCache, Headers, Message, Parser, Serializer, type SipRequest, Uri } from "../src/index.ts"
 
 const bytes = (lines: ReadonlyArray<string>, body = "") => Buffer.from(lines.join("\r\n") + "\r\n\r\n" + body, "utf8")
 
@@ -292,6 +292,20 @@ describe("Serializer and builders (§7, §8.1.1, §8.2.6)", () => {
     expect(Message.cseq(res)).toEqual(Message.cseq(req))
     expect(Message.header(res, "Contact")).toBeUndefined()
     expect(Message.header(res, "Max-Forwards")).toBeUndefined()
+  })
+
+  it("§8.2.6.2 the tagged To of a response carries the value its text parses to (name-addr and addr-spec forms)", () => {
+    for (const to of ['"Bob" <sip:bob@example.com>;x=1', "sip:bob@example.com"]) {
+      const req = parseOk(bytes([...base.filter((l) => !l.startsWith("To:")), `To: ${to}`, "Content-Length: 0"]))
+        .message as SipRequest
+      const res = Message.response(req, 200, undefined, { toTag: "t1" })
+      const field = res.headers.find((h) => h.name === "To")!
+      expect(HeaderCache.has(field)).toBe(true)
+      expect(Message.to(res)).toEqual(Headers.To.parse(field.value))
+      expect(Message.toTag(res)).toBe("t1")
+      const wire = parseOk(Serializer.serialize(res)).message
+      expect(Message.to(wire)).toEqual(Message.to(res))
+    }
   })
 
   it("§16.6 editing: prepend a Via, remove the top Route, replace Max-Forwards", () => {
