@@ -366,6 +366,25 @@ export const make = (
     const proxyRoute = (): Array<Header.Header> =>
       proxy === undefined ? [] : [Header.make(Headers.Route, { displayName: undefined, uri: proxy, params: [] })]
 
+    /**
+     * §8.1.1: what every request outside a dialog carries (a pre-loaded Route to the outbound
+     * proxy first); `to` is the Request-URI, or the AOR for REGISTER (§10.2).
+     */
+    const outOfDialogHeaders = (
+      to: NameAddr,
+      tag: string,
+      callId: string,
+      seq: number,
+      method: string,
+    ): Array<Header.Header> => [
+      ...proxyRoute(),
+      Header.make(Headers.MaxForwards, 70),
+      Header.make(Headers.From, localParty(tag)),
+      Header.make(Headers.To, to),
+      Header.make(Headers.CallId, callId),
+      Header.make(Headers.CSeq, { seq, method }),
+    ]
+
     interface Attempt {
       readonly uri: Uri.Uri
       readonly seq: number
@@ -476,12 +495,7 @@ export const make = (
             method,
             uri,
             headers: [
-              ...proxyRoute(),
-              Header.make(Headers.MaxForwards, 70),
-              Header.make(Headers.From, localParty(tag)),
-              Header.make(Headers.To, { displayName: undefined, uri, params: [] }),
-              Header.make(Headers.CallId, callId),
-              Header.make(Headers.CSeq, { seq, method }),
+              ...outOfDialogHeaders({ displayName: undefined, uri, params: [] }, tag, callId, seq, method),
               ...auth,
               ...product,
               ...extra(uri),
@@ -619,6 +633,14 @@ export const make = (
         const half = (remoteTag?: string): FsmParts => ({ callId, localTag: tag, remoteTag, local: aor, remote: uri })
         let proceeding = false
         const confirmedFsm = new Set<string>()
+        // a 2xx confirms its dialog: a session, and the dialog's initiator FSM confirmed
+        const confirmedSession = (dialog: DialogRunner) =>
+          Effect.map(newSession(dialog, "UAC", offer, contentType), (s) => {
+            s.fsm = { id: fsmIdFor(dialog.data.id.remoteTag), direction: "initiator" }
+            confirmedFsm.add(s.fsm.id)
+            fsmReport(s.fsm.id, "initiator", fsmParts(dialog.data), "confirmed")
+            return s
+          })
         fsmReport(tag, "initiator", half(), "trying")
         yield* uacLoop(uri, 1, "INVITE", ({ uri, seq, auth }) =>
           Effect.gen(function* () {
@@ -628,12 +650,7 @@ export const make = (
               method: "INVITE",
               uri,
               headers: [
-                ...proxyRoute(),
-                Header.make(Headers.MaxForwards, 70),
-                Header.make(Headers.From, localParty(tag)),
-                Header.make(Headers.To, { displayName: undefined, uri, params: [] }),
-                Header.make(Headers.CallId, callId),
-                Header.make(Headers.CSeq, { seq, method: "INVITE" }),
+                ...outOfDialogHeaders({ displayName: undefined, uri, params: [] }, tag, callId, seq, "INVITE"),
                 Header.make(Headers.Contact, { _tag: "Contact", ...contactAddr(destination.protocol) }),
                 { name: "Allow", value: caps.allow.join(", ") },
                 ...auth,
@@ -681,11 +698,8 @@ export const make = (
                       if (session === undefined) {
                         run(
                           Effect.gen(function* () {
-                            const s = yield* newSession(o.dialog, "UAC", offer, contentType)
+                            const s = yield* confirmedSession(o.dialog)
                             s.remoteBody = r.body
-                            s.fsm = { id: fsmIdFor(o.dialog.data.id.remoteTag), direction: "initiator" }
-                            confirmedFsm.add(s.fsm.id)
-                            fsmReport(s.fsm.id, "initiator", fsmParts(o.dialog.data), "confirmed")
                             session = s
                             yield* sendAck(s, seq)
                             if (cancelWanted) yield* bye(s)
@@ -701,10 +715,7 @@ export const make = (
                         Effect.gen(function* () {
                           let s = extras.find((x) => x.dialog === o.dialog)
                           if (s === undefined) {
-                            s = yield* newSession(o.dialog, "UAC", offer, contentType)
-                            s.fsm = { id: fsmIdFor(o.dialog.data.id.remoteTag), direction: "initiator" }
-                            confirmedFsm.add(s.fsm.id)
-                            fsmReport(s.fsm.id, "initiator", fsmParts(o.dialog.data), "confirmed")
+                            s = yield* confirmedSession(o.dialog)
                             extras.push(s)
                           }
                           yield* sendAck(s, seq)
@@ -789,6 +800,18 @@ export const make = (
         }
       })
 
+    /** §13.3.1.4, §14.2: a 2xx to an INVITE with our Contact and session description, sent until ACKed. */
+    const answerInvite = (tx: ServerTransaction, session: Session, toTag?: string): void => {
+      const contact = Header.make(Headers.Contact, { _tag: "Contact", ...contactAddr(tx.source.protocol) })
+      const ok = Message.response(tx.request, 200, undefined, {
+        ...(toTag === undefined ? {} : { toTag }),
+        headers: [contact, { name: "Content-Type", value: session.localContentType }, ...product],
+        body: session.localBody,
+      })
+      tx.respond(ok)
+      run(retransmit2xx(session, tx, ok))
+    }
+
     const incomingCall = (tx: ServerTransaction): Effect.Effect<IncomingCall> =>
       Effect.gen(function* () {
         const request = tx.request
@@ -838,13 +861,7 @@ export const make = (
               session.remoteBody = request.body
               session.fsm = { id: tag, direction: "recipient" }
               fsmReport(tag, "recipient", fsmParts(data), "confirmed")
-              const ok = Message.response(request, 200, undefined, {
-                toTag: tag,
-                headers: [contactHeader, { name: "Content-Type", value: contentType }, ...product],
-                body: answer,
-              })
-              tx.respond(ok)
-              run(retransmit2xx(session, tx, ok))
+              answerInvite(tx, session, tag)
               yield* Effect.addFinalizer(() => bye(session))
               return callHandle(session)
             }),
@@ -905,38 +922,37 @@ export const make = (
           }
           session.remoteBody = request.body
           session.acked = false
-          const ok = Message.response(request, 200, undefined, {
-            headers: [
-              Header.make(Headers.Contact, { _tag: "Contact", ...contactAddr(tx.source.protocol) }),
-              { name: "Content-Type", value: session.localContentType },
-              ...product,
-            ],
-            body: session.localBody,
-          })
-          tx.respond(ok)
-          run(retransmit2xx(session, tx, ok))
+          answerInvite(tx, session)
           return
         }
-        case "MESSAGE":
-          offerMessage(request)
-          respond(tx, Message.response(request, 200))
-          return
-        case "OPTIONS":
-          respond(tx, Uas.optionsResponse(request, caps))
-          return
         default:
-          respond(tx, Message.response(request, 200))
+          if (!answeredAnywhere(tx)) respond(tx, Message.response(request, 200))
       }
     }
 
-    const offerMessage = (request: SipRequest): void => {
-      Queue.offerUnsafe(incomingMessages, {
-        request,
-        from: Message.from(request),
-        contentType: Message.contentType(request),
-        body: request.body,
-        text: dec.decode(request.body),
-      })
+    /**
+     * Requests answered alike in a dialog and out of one: MESSAGE is handed to the application
+     * and answered 200 (RFC 3428 §7), OPTIONS with our capabilities (§11.2). False for others.
+     */
+    const answeredAnywhere = (tx: ServerTransaction): boolean => {
+      const request = tx.request
+      switch (request.method) {
+        case "MESSAGE":
+          Queue.offerUnsafe(incomingMessages, {
+            request,
+            from: Message.from(request),
+            contentType: Message.contentType(request),
+            body: request.body,
+            text: dec.decode(request.body),
+          })
+          respond(tx, Message.response(request, 200))
+          return true
+        case "OPTIONS":
+          respond(tx, Uas.optionsResponse(request, caps))
+          return true
+        default:
+          return false
+      }
     }
 
     const onRequest = (tx: ServerTransaction): void => {
@@ -978,17 +994,11 @@ export const make = (
         case "INVITE":
           run(Effect.flatMap(incomingCall(tx), (ic) => Queue.offer(incomingCalls, ic)))
           return
-        case "MESSAGE":
-          offerMessage(request)
-          respond(tx, Message.response(request, 200))
-          return
-        case "OPTIONS":
-          respond(tx, Uas.optionsResponse(request, caps))
-          return
         case "BYE":
           respond(tx, Message.response(request, 481))
           return
         default:
+          if (answeredAnywhere(tx)) return
           respond(
             tx,
             Message.response(request, 405, undefined, { headers: [{ name: "Allow", value: caps.allow.join(", ") }] }),
@@ -1047,12 +1057,13 @@ export const make = (
                 method: "REGISTER",
                 uri,
                 headers: [
-                  ...proxyRoute(),
-                  Header.make(Headers.MaxForwards, 70),
-                  Header.make(Headers.From, localParty(tag)),
-                  Header.make(Headers.To, { displayName: config.displayName, uri: aor, params: [] }),
-                  Header.make(Headers.CallId, callId),
-                  Header.make(Headers.CSeq, { seq: s, method: "REGISTER" }),
+                  ...outOfDialogHeaders(
+                    { displayName: config.displayName, uri: aor, params: [] },
+                    tag,
+                    callId,
+                    s,
+                    "REGISTER",
+                  ),
                   { name: "Contact", value: `<${contact}>` },
                   Header.make(Headers.Expires, expires),
                   ...auth,
