@@ -27,6 +27,8 @@ export interface Baresip {
 export const config = (sipPort: number, ctrlPort: number): string =>
   [
     `sip_listen 127.0.0.1:${sipPort}`,
+    // media (SDP c= and RTP) on loopback too: tests never address this machine's other interfaces
+    "net_interface 127.0.0.1",
     "module_path /usr/lib/baresip/modules",
     "module stdio.so",
     "module g711.so",
