@@ -4,7 +4,7 @@
  * request coming back can be told apart: the same invariants mean a loop (482), different
  * ones a spiral. The method is not hashed, so CANCEL and ACK share their request's value.
  */
-import { createHash } from "node:crypto"
+import { hash } from "node:crypto"
 import { Headers, Message, type SipRequest, Uri, type Via } from "@sipfx/message"
 import * as Self from "./Self.ts"
 
@@ -18,27 +18,13 @@ const formatVia = (via: Via | undefined): string => (via === undefined ? "" : He
  * Proxy-Require and Proxy-Authorization value (the fields affecting admission and routing).
  */
 export const invariants = (request: SipRequest, topVia: Via | undefined): string => {
-  const h = createHash("md5")
-  h.update(Message.toTag(request) ?? "")
-  h.update("\n")
-  h.update(Message.fromTag(request) ?? "")
-  h.update("\n")
-  h.update(Message.callId(request) ?? "")
-  h.update("\n")
-  h.update(Uri.format(request.uri))
-  h.update("\n")
-  h.update(formatVia(topVia))
-  h.update("\n")
-  h.update(String(Message.cseq(request)?.seq ?? ""))
+  // one string, one native call (`hash`): cheaper than a Hash object fed field by field
+  let text = `${Message.toTag(request) ?? ""}\n${Message.fromTag(request) ?? ""}\n${Message.callId(request) ?? ""}\n${Uri.format(request.uri)}\n${formatVia(topVia)}\n${Message.cseq(request)?.seq ?? ""}`
   for (const f of request.headers) {
-    if (f.name === "Route" || f.name === "Proxy-Require" || f.name === "Proxy-Authorization") {
-      h.update("\n")
-      h.update(f.name)
-      h.update(":")
-      h.update(f.value)
-    }
+    if (f.name === "Route" || f.name === "Proxy-Require" || f.name === "Proxy-Authorization")
+      text += `\n${f.name}:${f.value}`
   }
-  return h.digest("hex")
+  return hash("md5", text, "hex")
 }
 
 let counter = 0
@@ -54,13 +40,8 @@ export const make = (loopHash: string): string => `${magicCookie}${loopHash}.${i
 export const stateless = (request: SipRequest, target: string): string => {
   const top = Message.topVia(request)
   const loop = invariants(request, top)
-  const h = createHash("md5")
-  h.update(loop)
-  h.update("\n")
-  h.update(top === undefined ? "" : String(Message.param(top.params, "branch") ?? ""))
-  h.update("\n")
-  h.update(target)
-  return `${magicCookie}${loop}.s${h.digest("hex").slice(0, 16)}`
+  const incoming = top === undefined ? "" : String(Message.param(top.params, "branch") ?? "")
+  return `${magicCookie}${loop}.s${hash("md5", `${loop}\n${incoming}\n${target}`, "hex").slice(0, 16)}`
 }
 
 /** The loop-detection part of one of our branches, if it has one. */

@@ -3,7 +3,7 @@
  * preprocessed request into targets (or a response). Users supply their own policy as an
  * Effect; `Router.location` is the default over the `LocationService`.
  */
-import { Aor, LocationService } from "@sipfx/location"
+import { Aor, type Binding, LocationService } from "@sipfx/location"
 import { type Header, Headers, Message, type NameAddr, type SipRequest, Uri } from "@sipfx/message"
 import type { Destination, Source } from "@sipfx/transport"
 import { Context, Effect, Layer } from "effect"
@@ -41,10 +41,16 @@ export interface RouteInput {
   readonly routedViaUs: boolean
 }
 
-export class Router extends Context.Service<
-  Router,
-  { readonly route: (input: RouteInput) => Effect.Effect<Decision, RoutingFailed> }
->()("@sipfx/proxy/Router") {}
+export interface RouterShape {
+  readonly route: (input: RouteInput) => Effect.Effect<Decision, RoutingFailed>
+  /**
+   * `route` as a plain call, for policies that decide without I/O (the default one over the
+   * in-memory location store): the proxy then needs no fiber per request. Optional.
+   */
+  readonly routeSync?: ((input: RouteInput) => Decision | RoutingFailed) | undefined
+}
+
+export class Router extends Context.Service<Router, RouterShape>()("@sipfx/proxy/Router") {}
 
 export const forward = (...targets: ReadonlyArray<Target>): Decision => ({ _tag: "Forward", targets })
 export const respond = (status: number, reason?: string, headers?: ReadonlyArray<Header.Header>): Decision => ({
@@ -84,40 +90,68 @@ export const location = (options: LocationOptions = {}): Layer.Layer<Router, nev
       const store = yield* LocationService
       const users = options.users === undefined ? undefined : new Set(options.users)
       const foreign = options.foreign ?? "forward"
-      const route = (input: RouteInput): Effect.Effect<Decision, RoutingFailed> => {
+      // §16.5: a maddr, or a domain we are not responsible for: the Request-URI is the only target
+      const direct = (input: RouteInput): Decision | undefined => {
         const uri = input.request.uri
-        // §16.5: a maddr, or a domain we are not responsible for: the Request-URI is the only target
-        if (hasParam(uri, "maddr") || !input.ours) {
-          const inDialog = input.routedViaUs || Message.toTag(input.request) !== undefined
-          if (foreign === "refuse" || (foreign === "routed" && !inDialog))
-            return Effect.succeed(respond(403, "Forbidden (relaying denied)"))
-          return Effect.succeed(forward({ uri }))
+        if (!hasParam(uri, "maddr") && input.ours) return undefined
+        const inDialog = input.routedViaUs || Message.toTag(input.request) !== undefined
+        if (foreign === "refuse" || (foreign === "routed" && !inDialog))
+          return respond(403, "Forbidden (relaying denied)")
+        return forward({ uri })
+      }
+      const fromBindings = (uri: Uri.Uri, bindings: ReadonlyArray<Binding.Binding>): Decision => {
+        if (bindings.length === 0) {
+          const user = uri._tag === "SipUri" && uri.user !== undefined ? Uri.decodeEscapes(uri.user) : undefined
+          // §16.5: a resource here that does not exist → 404; an empty target set → 480
+          return users !== undefined && (user === undefined || !users.has(user)) ? respond(404) : respond(480)
         }
+        const targets: Array<Target> = []
+        for (const b of bindings) {
+          const contact = Uri.decode(b.contact)
+          if (contact._tag === "UriError") continue
+          // §16.5: a URI is placed in the target set once
+          if (targets.some((t) => Uri.equals(t.uri, contact))) continue
+          const routes = b.path.flatMap((p) => parsePath(p) ?? [])
+          targets.push({ uri: contact, q: b.q, routes, registered: true })
+        }
+        return targets.length === 0 ? respond(480) : forward(...targets)
+      }
+      const route = (input: RouteInput): Effect.Effect<Decision, RoutingFailed> => {
+        const decided = direct(input)
+        if (decided !== undefined) return Effect.succeed(decided)
+        const uri = input.request.uri
         return store.lookup(Aor.canonical(uri)).pipe(
           Effect.mapError((e) => new RoutingFailed({ reason: e.reason, cause: e })),
-          Effect.map((bindings): Decision => {
-            if (bindings.length === 0) {
-              const user = uri._tag === "SipUri" && uri.user !== undefined ? Uri.decodeEscapes(uri.user) : undefined
-              // §16.5: a resource here that does not exist → 404; an empty target set → 480
-              return users !== undefined && (user === undefined || !users.has(user)) ? respond(404) : respond(480)
-            }
-            const targets: Array<Target> = []
-            for (const b of bindings) {
-              const contact = Uri.decode(b.contact)
-              if (contact._tag === "UriError") continue
-              // §16.5: a URI is placed in the target set once
-              if (targets.some((t) => Uri.equals(t.uri, contact))) continue
-              const routes = b.path.flatMap((p) => parsePath(p) ?? [])
-              targets.push({ uri: contact, q: b.q, routes, registered: true })
-            }
-            return targets.length === 0 ? respond(480) : forward(...targets)
-          }),
+          Effect.map((bindings) => fromBindings(uri, bindings)),
         )
       }
-      return Router.of({ route })
+      const lookupSync = store.lookupSync
+      const routeSync =
+        lookupSync === undefined
+          ? undefined
+          : (input: RouteInput): Decision | RoutingFailed => {
+              const decided = direct(input)
+              if (decided !== undefined) return decided
+              const uri = input.request.uri
+              return fromBindings(uri, lookupSync(Aor.canonical(uri)))
+            }
+      return Router.of({ route, routeSync })
     }),
   )
 
 /** A fixed policy from a function (tests, static routes). */
 export const make = (route: (input: RouteInput) => Effect.Effect<Decision, RoutingFailed>): Layer.Layer<Router> =>
   Layer.succeed(Router, Router.of({ route }))
+
+/** A policy that decides without I/O, as a plain function: the proxy runs it without a fiber. */
+export const makeSync = (route: (input: RouteInput) => Decision | RoutingFailed): Layer.Layer<Router> =>
+  Layer.succeed(
+    Router,
+    Router.of({
+      route: (input) => {
+        const decided = route(input)
+        return decided._tag === "RoutingFailed" ? Effect.fail(decided) : Effect.succeed(decided)
+      },
+      routeSync: route,
+    }),
+  )

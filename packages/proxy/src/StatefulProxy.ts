@@ -30,10 +30,11 @@ import {
 import { Context, Effect, Layer, Option, Result, type Scope } from "effect"
 import * as BestResponse from "./BestResponse.ts"
 import * as Branch from "./Branch.ts"
-import { NextHopRefused, NoRoute } from "./Errors.ts"
+import { NextHopRefused, NoRoute, type RoutingFailed } from "./Errors.ts"
 import type * as NextHops from "./NextHops.ts"
+import * as Numeric from "./Numeric.ts"
 import * as RouteInfo from "./RouteInfo.ts"
-import { type Decision, Router, type Target } from "./Router.ts"
+import { type Decision, type RouteInput, Router, type Target } from "./Router.ts"
 import * as Self from "./Self.ts"
 import * as Timers from "./Timers.ts"
 import * as Validation from "./Validation.ts"
@@ -185,6 +186,8 @@ export const make = (
     const contexts = new Map<TransactionLayer.ServerTransaction, ResponseContext>()
     const earlyCancels = new WeakSet<TransactionLayer.ServerTransaction>()
     const timers = yield* Timers.make
+    const routeSync = router.routeSync
+    const sendNow = transport.sendNow
     let statelessCount = 0
     let refused = 0
 
@@ -197,6 +200,12 @@ export const make = (
 
     const synthetic = (ctx: ResponseContext, status: number, reason?: string): SipResponse =>
       Message.response(ctx.server.request, status, reason, { toTag: newTag() })
+
+    /** Outside any transaction (2xx, ACK for 2xx, strays): a plain call when the transport has one. */
+    const sendStateless = (message: SipRequest | SipResponse, destination: Destination) => {
+      if (sendNow !== undefined) sendNow(message, destination, () => {})
+      else run(Effect.ignore(tl.sendStateless(message, destination)))
+    }
 
     // -- timers: one shared queue on Effect's Clock (TestClock drives it) --
 
@@ -270,7 +279,7 @@ export const make = (
       }
       if (status < 300) {
         // §16.7 step 5: every 2xx goes upstream at once, later ones from other branches too
-        if (!ctx.server.respond(up)) run(Effect.ignore(tl.sendStateless(up, ctx.server.destination)))
+        if (!ctx.server.respond(up)) sendStateless(up, ctx.server.destination)
         ctx.finalSent = true
         ctx.stopped = true
         if (ctx.invite) cancelAll(ctx, b) // §16.7 step 10: the others
@@ -349,41 +358,39 @@ export const make = (
     }
 
     /** Policy check on a resolved set: refused destinations are dropped (never contacted). */
-    const allowed = (target: string, destinations: ReadonlyArray<Destination>, registered?: boolean) => {
+    const allowed = (
+      target: string,
+      destinations: ReadonlyArray<Destination>,
+      registered?: boolean,
+    ): ReadonlyArray<Destination> | NextHopRefused => {
       const learned = options.registered
       if (registered === true && learned !== undefined) {
         for (const d of destinations) learned.learn(d)
-        return Effect.succeed(destinations)
+        return destinations
       }
       const ok = destinations.filter(options.nextHops)
       refused += destinations.length - ok.length
-      return ok.length > 0 ? Effect.succeed(ok) : Effect.fail(new NextHopRefused({ target, destinations }))
+      return ok.length > 0 ? ok : new NextHopRefused({ target, destinations })
     }
 
     const startBranch = (ctx: ResponseContext, b: BranchCtx) => {
       const forwarded = copyFor(ctx.request, b.target)
-      const text = Message.header(forwarded.request, "Route") ?? "" // for messages only
-      const name = text === "" ? "target" : "route"
+      const name = Message.header(forwarded.request, "Route") === undefined ? "target" : "route"
       const uri = RouteInfo.nextHopUri(forwarded)
-      const found =
-        b.target.destination !== undefined
-          ? Effect.succeed([b.target.destination])
-          : resolve(uri, `${name} ${uri._tag}`)
-      run(
-        found.pipe(
-          Effect.flatMap((ds) => allowed(`${name}`, ds, b.target.registered)),
-          Effect.match({
-            onFailure: (e) => {
-              if (e._tag === "NextHopRefused") complete(ctx, b, synthetic(ctx, 403, "Forbidden (next hop not allowed)"))
-              else complete(ctx, b, synthetic(ctx, 408))
-            },
-            onSuccess: (ds) => {
-              if (b.cancelPending) complete(ctx, b, synthetic(ctx, 487))
-              else send(ctx, b, forwarded.request, ds, 0)
-            },
-          }),
-        ),
-      )
+      const found = (ds: ReadonlyArray<Destination> | NoRoute) => {
+        if (!Array.isArray(ds)) {
+          complete(ctx, b, synthetic(ctx, 408))
+          return
+        }
+        const ok = allowed(name, ds, b.target.registered)
+        if (!Array.isArray(ok)) complete(ctx, b, synthetic(ctx, 403, "Forbidden (next hop not allowed)"))
+        else if (b.cancelPending) complete(ctx, b, synthetic(ctx, 487))
+        else send(ctx, b, forwarded.request, ok, 0)
+      }
+      // a given destination or a numeric host needs no DNS: no fiber
+      const known = b.target.destination ?? Numeric.destination(uri)
+      if (known !== undefined) found([known])
+      else run(Effect.match(resolve(uri, `${name} ${uri._tag}`), { onFailure: found, onSuccess: found }))
     }
 
     const startGroup = (ctx: ResponseContext, index: number) => {
@@ -410,7 +417,8 @@ export const make = (
           if (ctx.finalSent || ctx.stopped || ctx.group !== index) return
           // this group had its time: cancel it and try the next (§16.6 serial processing)
           for (const b of branches) cancelBranch(b)
-          startGroup(ctx, index + 1)
+          // a CANCEL answered at once may have completed the group, and checkDone started the next
+          if (ctx.group === index && !ctx.finalSent && !ctx.stopped) startGroup(ctx, index + 1)
         })
       for (const b of branches) startBranch(ctx, b)
       if (branches.length === 0) checkDone(ctx)
@@ -445,47 +453,59 @@ export const make = (
       )
     }
 
+    /** §16.4 preprocessing and what the Router is told (§16.5). */
+    const routeInput = (received: SipRequest, source: Source): RouteInput => {
+      const first = Message.first(received, Headers.Route)
+      const routedViaUs = first !== undefined && Self.isUs(self, first.uri)
+      const request = RouteInfo.preprocess(self, received)
+      return { request, source, ours: Self.isOurDomain(self, request.uri), routedViaUs }
+    }
+
+    const failed = (e: RoutingFailed): Decision => ({
+      _tag: "Respond",
+      status: 500,
+      reason: `Server Internal Error (${e.reason})`,
+    })
+
+    /** §16.5 decided: answer, or open the response context and start forwarding (§16.6). */
+    const forward = (tx: TransactionLayer.ServerTransaction, input: RouteInput, decision: Decision) => {
+      if (earlyCancels.has(tx)) {
+        reply(tx, 487)
+        return
+      }
+      if (decision._tag === "Respond") {
+        reply(tx, decision.status, decision.reason, decision.headers)
+        return
+      }
+      if (decision.targets.length === 0) {
+        reply(tx, 480) // §16.5: empty target set
+        return
+      }
+      const received = tx.request
+      const ctx: ResponseContext = {
+        server: tx,
+        request: input.request,
+        loopHash: Branch.invariants(received, Message.topVia(received)),
+        invite: input.request.method === "INVITE",
+        branches: [],
+        groups: groupsOf(decision.targets, sequential),
+        responses: [],
+        group: 0,
+        groupTimer: undefined,
+        finalSent: false,
+        stopped: false,
+      }
+      contexts.set(tx, ctx)
+      startGroup(ctx, 0)
+    }
+
+    /** The request path with a fiber: digest authentication or a Router that does I/O. */
     const process = (tx: TransactionLayer.ServerTransaction): Effect.Effect<void> =>
       Effect.gen(function* () {
         if (!(yield* authorize(tx))) return
-        const received = tx.request
-        const first = Message.first(received, Headers.Route)
-        const routedViaUs = first !== undefined && Self.isUs(self, first.uri)
-        const request = RouteInfo.preprocess(self, received)
-        const decision: Decision = yield* router
-          .route({ request, source: tx.source, ours: Self.isOurDomain(self, request.uri), routedViaUs })
-          .pipe(
-            Effect.catch((e) =>
-              Effect.succeed<Decision>({ _tag: "Respond", status: 500, reason: `Server Internal Error (${e.reason})` }),
-            ),
-          )
-        if (earlyCancels.has(tx)) {
-          reply(tx, 487)
-          return
-        }
-        if (decision._tag === "Respond") {
-          reply(tx, decision.status, decision.reason, decision.headers)
-          return
-        }
-        if (decision.targets.length === 0) {
-          reply(tx, 480) // §16.5: empty target set
-          return
-        }
-        const ctx: ResponseContext = {
-          server: tx,
-          request,
-          loopHash: Branch.invariants(received, Message.topVia(received)),
-          invite: request.method === "INVITE",
-          branches: [],
-          groups: groupsOf(decision.targets, sequential),
-          responses: [],
-          group: 0,
-          groupTimer: undefined,
-          finalSent: false,
-          stopped: false,
-        }
-        contexts.set(tx, ctx)
-        startGroup(ctx, 0)
+        const input = routeInput(tx.request, tx.source)
+        const decision: Decision = yield* router.route(input).pipe(Effect.catch((e) => Effect.succeed(failed(e))))
+        forward(tx, input, decision)
       })
 
     /** §16.10: 200 to the CANCEL, then CANCEL every pending branch of the INVITE's context. */
@@ -518,42 +538,58 @@ export const make = (
       }
       // §16.2: a stateful proxy answers an INVITE with 100 at once
       if (request.method === "INVITE") tx.respond(Messages.tryingFor(request))
-      run(process(tx))
+      if (authenticator === undefined && routeSync !== undefined) {
+        // the common case (no 407, a Router that needs no I/O): plain calls, no fiber
+        const input = routeInput(request, tx.source)
+        const decision = routeSync(input)
+        forward(tx, input, decision._tag === "RoutingFailed" ? failed(decision) : decision)
+      } else run(process(tx))
     }
 
     // -- stateless forwarding: ACK for 2xx (end to end, §16.11 behaviour) and stray responses --
 
-    const forwardAck = (request: SipRequest, source: Source): Effect.Effect<void> =>
-      Effect.gen(function* () {
-        if (Validation.check(self, request, options.validation) !== undefined) return // an ACK gets no answer
-        const first = Message.first(request, Headers.Route)
-        const routedViaUs = first !== undefined && Self.isUs(self, first.uri)
-        const pre = RouteInfo.preprocess(self, request)
-        const decision = yield* router.route({
-          request: pre,
-          source,
-          ours: Self.isOurDomain(self, pre.uri),
-          routedViaUs,
-        })
+    const relayAck = (
+      request: SipRequest,
+      forwarded: SipRequest,
+      target: Target,
+      found: ReadonlyArray<Destination> | NoRoute,
+    ) => {
+      if (!Array.isArray(found)) return
+      const ok = allowed("ack", found, target.registered)
+      const destination = Array.isArray(ok) ? ok[0] : undefined
+      const point = destination === undefined ? undefined : self.pointFor(destination.protocol)
+      if (destination === undefined || point === undefined) return
+      const via: Via = {
+        protocol: "SIP",
+        version: "2.0",
+        transport: destination.protocol,
+        host: hostOf(point),
+        port: point.port,
+        params: [["branch", Branch.stateless(request, Message.header(forwarded, "Route") ?? "")]],
+      }
+      statelessCount++
+      sendStateless(Message.prependHeader(forwarded, Header.make(Headers.Via, via)), destination)
+    }
+
+    const forwardAck = (request: SipRequest, source: Source): void => {
+      if (Validation.check(self, request, options.validation) !== undefined) return // an ACK gets no answer
+      const input = routeInput(request, source)
+      const decided = (decision: Decision | RoutingFailed) => {
         if (decision._tag !== "Forward" || decision.targets.length === 0) return
         const target = decision.targets[0]!
-        const forwarded = copyFor(pre, target)
-        const uri = RouteInfo.nextHopUri(forwarded)
-        const found = target.destination !== undefined ? [target.destination] : yield* resolve(uri, "ack")
-        const [destination] = yield* allowed("ack", found, target.registered)
-        const point = destination === undefined ? undefined : self.pointFor(destination.protocol)
-        if (destination === undefined || point === undefined) return
-        const via: Via = {
-          protocol: "SIP",
-          version: "2.0",
-          transport: destination.protocol,
-          host: hostOf(point),
-          port: point.port,
-          params: [["branch", Branch.stateless(request, Message.header(forwarded.request, "Route") ?? "")]],
+        const copy = copyFor(input.request, target)
+        const forwarded = copy.request
+        const uri = RouteInfo.nextHopUri(copy)
+        const known = target.destination ?? Numeric.destination(uri)
+        if (known !== undefined) relayAck(request, forwarded, target, [known])
+        else {
+          const relay = (found: ReadonlyArray<Destination> | NoRoute) => relayAck(request, forwarded, target, found)
+          run(Effect.match(resolve(uri, "ack"), { onFailure: relay, onSuccess: relay }))
         }
-        statelessCount++
-        yield* tl.sendStateless(Message.prependHeader(forwarded.request, Header.make(Headers.Via, via)), destination)
-      }).pipe(Effect.ignore)
+      }
+      if (routeSync !== undefined) decided(routeSync(input))
+      else run(Effect.match(router.route(input), { onFailure: decided, onSuccess: decided }))
+    }
 
     const forwardResponse = (response: SipResponse) => {
       const top = Message.topVia(response)
@@ -566,11 +602,11 @@ export const make = (
         return
       }
       statelessCount++
-      run(Effect.ignore(tl.sendStateless(up, destination)))
+      sendStateless(up, destination)
     }
 
     const onStray = (stray: TransactionLayer.Stray): void => {
-      if (stray._tag === "Ack") run(forwardAck(stray.request, stray.source))
+      if (stray._tag === "Ack") forwardAck(stray.request, stray.source)
       else forwardResponse(stray.response)
     }
 
