@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { createSocket } from "node:dgram"
-import { readdir, readFile } from "node:fs/promises"
+import { readdir, readFile, rm } from "node:fs/promises"
 
 export const arg = (args: ReadonlyArray<string>, name: string, fallback: string): string => {
   const i = args.indexOf(`--${name}`)
@@ -58,7 +58,8 @@ export const waitFor = (child: ChildProcess, pattern: RegExp, ms: number) =>
     })
   })
 
-export const stop = (child: ChildProcess) =>
+/** Stops a child by its PID: `signal` (SIGTERM), then SIGKILL after 5 s. SIPp ignores SIGTERM while busy. */
+export const stop = (child: ChildProcess, signal: NodeJS.Signals = "SIGTERM") =>
   new Promise<void>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve()
     const kill = setTimeout(() => child.kill("SIGKILL"), 5_000)
@@ -66,7 +67,7 @@ export const stop = (child: ChildProcess) =>
       clearTimeout(kill)
       resolve()
     })
-    child.kill("SIGTERM") // by PID: only the process this benchmark started
+    child.kill(signal) // by PID: only the process this benchmark started
   })
 
 /** Kamailio 5.6 in the foreground with its own config: one worker, TLSF, 1 GiB shared memory (peers.md). */
@@ -129,11 +130,41 @@ export interface Step {
   readonly achieved: number
   /** SIPp's PID (its trace files are named after it) */
   readonly pid: number | undefined
+  /** messages SIPp retransmitted (each one a lost or late answer) */
+  readonly retransmissions: number
+  /** datagrams the kernel dropped for a full receive buffer during the step (all sockets of the machine) */
+  readonly drops: number
+  /** SIPp's reasons for the failed calls, e.g. `TimeoutOnRecv 12` */
+  readonly why: string
+}
+
+/** Datagrams dropped for a full socket receive buffer, machine-wide (`/proc/net/snmp` RcvbufErrors). */
+export const udpDrops = async (): Promise<number> => {
+  const text = await readFile("/proc/net/snmp", "utf8").catch(() => "")
+  const lines = text.split("\n").filter((l) => l.startsWith("Udp:"))
+  if (lines.length < 2) return 0
+  const names = lines[0]!.split(/\s+/)
+  const values = lines[1]!.split(/\s+/)
+  return Number(values[names.indexOf("RcvbufErrors")] ?? 0)
+}
+
+/** The last row of a SIPp `-trace_stat` CSV as a record (cumulative columns end in `(C)`). */
+const lastStat = (csv: string): Record<string, string> => {
+  const lines = csv.split("\n").filter((l) => l.length > 0)
+  if (lines.length < 2) return {}
+  const names = lines[0]!.split(";")
+  const values = lines[lines.length - 1]!.split(";")
+  return Object.fromEntries(names.map((n, i) => [n, values[i] ?? ""]))
 }
 
 /**
- * One SIPp client run at a fixed call rate (`rate × seconds` calls); the totals come from its
- * final screen. It counts only when every call succeeded and SIPp kept 90% of the asked rate.
+ * One SIPp client run at a fixed call rate (`rate × seconds` calls). It counts only when every
+ * call succeeded and SIPp kept 90% of the asked rate.
+ *
+ * SIPp binds its own free port (`-p 0` would take 5060, where another SIPp may already listen
+ * and take the answers). A call waiting more than `recvTimeout` ms for a message fails instead
+ * of holding the run, so SIPp ends by itself with final counts well before its `-timeout`; the
+ * counts come from its `-trace_stat` file (written every second, so they survive a kill too).
  */
 export const sippStep = async (
   target: string,
@@ -141,10 +172,14 @@ export const sippStep = async (
   rate: number,
   seconds: number,
   extra: ReadonlyArray<string> = [],
+  recvTimeout = 8_000,
 ): Promise<Step> => {
   const calls = rate * seconds
-  const screenFile = `/tmp/sipfx-bench-${process.pid}-${rate}.screen`
+  const statFile = `/tmp/sipfx-bench-${process.pid}-${rate}-${Date.now()}.csv`
+  const port = await freePort()
+  const drops0 = await udpDrops()
   const t0 = performance.now()
+  const limit = seconds + Math.ceil(recvTimeout / 1000) * 4 + 10
   const r = await run(
     "sipp",
     [
@@ -153,7 +188,7 @@ export const sippStep = async (
       "-i",
       "127.0.0.1",
       "-p",
-      "0",
+      String(port),
       "-r",
       String(rate),
       "-m",
@@ -162,25 +197,32 @@ export const sippStep = async (
       String(Math.max(100, rate * 2)),
       "-buff_size",
       "4194304",
+      "-recv_timeout",
+      String(recvTimeout),
       "-nostdin",
       "-timeout",
-      String(seconds * 3 + 10),
+      String(limit),
       "-timeout_error",
-      "-trace_screen",
-      "-screen_file",
-      screenFile,
+      "-trace_stat",
+      "-stf",
+      statFile,
+      "-fd",
+      "1",
       ...extra,
     ],
-    (seconds * 3 + 20) * 1000,
+    (limit + 10) * 1000,
   )
   const elapsed = (performance.now() - t0) / 1000
-  const screen = await readFile(screenFile, "utf8").catch(() => r.out)
-  const num = (label: string) => {
-    const m = new RegExp(`${label}\\s*\\|\\s*\\d+\\s*\\|\\s*(\\d+)`).exec(screen)
-    return m ? Number(m[1]) : Number.NaN
-  }
-  const successful = num("Successful call")
-  const failed = num("Failed call")
+  const drops = (await udpDrops()) - drops0
+  const stat = lastStat(await readFile(statFile, "utf8").catch(() => ""))
+  await rm(statFile, { force: true })
+  const successful = Number(stat["SuccessfulCall(C)"] ?? Number.NaN)
+  const failed = Number(stat["FailedCall(C)"] ?? Number.NaN)
+  const retransmissions = Number(stat["Retransmissions(C)"] ?? Number.NaN)
+  const why = Object.entries(stat)
+    .filter(([k, v]) => /^Failed.+\(C\)$/.test(k) && k !== "FailedCall(C)" && Number(v) > 0)
+    .map(([k, v]) => `${k.slice(6, -3)} ${v}`)
+    .join(", ")
   const achieved = successful / elapsed
   return {
     rate,
@@ -190,22 +232,35 @@ export const sippStep = async (
     seconds: elapsed,
     achieved,
     pid: r.pid,
+    retransmissions,
+    drops,
+    why,
   }
 }
 
 export const formatStep = (name: string, s: Step, extra = "") =>
-  `${name.padEnd(10)} ${String(s.rate).padStart(6)} calls/s: ${s.ok ? "ok  " : "FAIL"} ${s.successful} ok, ${s.failed} failed, ${s.seconds.toFixed(1)} s, ${s.achieved.toFixed(0)} calls/s achieved${extra}`
+  `${name.padEnd(10)} ${String(s.rate).padStart(6)} calls/s: ${s.ok ? "ok  " : "FAIL"} ${s.successful} ok, ${s.failed} failed, ${s.seconds.toFixed(1)} s, ${s.achieved.toFixed(0)} calls/s achieved, ${s.retransmissions} retransmissions, ${s.drops} kernel drops${s.why === "" ? "" : ` (${s.why})`}${extra}`
 
-/** Rate steps upwards until the first failing one; the last good step. */
+/**
+ * Rate steps upwards until the first failing one; the last good step. With `attempts` > 1 a
+ * failing step is run again after a pause (on a shared machine a burst of other work can sink
+ * one step); it fails only when every attempt failed.
+ */
 export const ladder = async (
   name: string,
   rates: ReadonlyArray<number>,
   runStep: (rate: number) => Promise<Step & { readonly note?: string }>,
+  attempts = 1,
 ): Promise<(Step & { readonly note?: string }) | undefined> => {
   let best: (Step & { readonly note?: string }) | undefined
   for (const rate of rates) {
-    const s = await runStep(rate)
+    let s = await runStep(rate)
     console.log(formatStep(name, s, s.note ?? ""))
+    for (let i = 1; i < attempts && !s.ok; i++) {
+      await new Promise((r) => setTimeout(r, 3_000))
+      s = await runStep(rate)
+      console.log(formatStep(name, s, `${s.note ?? ""} (attempt ${i + 1})`))
+    }
     if (!s.ok) break
     best = s
   }
