@@ -2,8 +2,15 @@
  * Hand-built messages and a synchronous in-memory network, shared by this package's tests and
  * `pnpm bench transaction`. Hosts are example.com names or loopback; nothing leaves the process.
  */
-import { Header, type SipRequest, type SipResponse } from "@sipfx/message"
-import type { Destination, Inbound, Protocol, Source, Transport } from "@sipfx/transport"
+import { Header, Parser, type SipMessage, type SipRequest, type SipResponse } from "@sipfx/message"
+import {
+  type Destination,
+  type Inbound,
+  type Protocol,
+  type Source,
+  type Transport,
+  TransportError,
+} from "@sipfx/transport"
 import { Effect, Stream } from "effect"
 
 const empty = new Uint8Array(0)
@@ -76,9 +83,25 @@ export const toDestination = (source: Source): Destination => ({
 /**
  * A minimal network of endpoints on 127.0.0.1 keyed by port: synchronous delivery inside `send`,
  * no loss, no Scope of its own (the simulated network of @sipfx/simnet adds loss, delay and time).
+ * Messages travel as objects; `sendBytes` (a transaction's retransmissions) parses the octets as a
+ * receiver would. `counters` says how many went each way.
  */
 export const memoryNetwork = () => {
   const handlers = new Map<number, (inbound: Inbound) => void>()
+  const counters = { sent: 0, sentBytes: 0 }
+  const deliver = (port: number, protocol: Protocol, message: SipMessage, destination: Destination): void => {
+    handlers.get(destination.port)?.({
+      message,
+      source: {
+        protocol,
+        address: "127.0.0.1",
+        port,
+        connectionId: protocol === "UDP" ? undefined : `mem-${port}`,
+        local: { address: "127.0.0.1", port: destination.port },
+      },
+      receivedAt: 0,
+    })
+  }
   const endpoint = (port: number, protocol: Protocol): Transport["Service"] => ({
     listenPoints: [{ protocol, address: "127.0.0.1", port }],
     subscribe: (handler) =>
@@ -89,18 +112,18 @@ export const memoryNetwork = () => {
     incoming: Stream.empty,
     send: (message, destination) =>
       Effect.sync(() => {
-        handlers.get(destination.port)?.({
-          message,
-          source: {
-            protocol,
-            address: "127.0.0.1",
-            port,
-            connectionId: protocol === "UDP" ? undefined : `mem-${port}`,
-            local: { address: "127.0.0.1", port: destination.port },
-          },
-          receivedAt: 0,
-        })
+        counters.sent++
+        deliver(port, protocol, message, destination)
       }),
+    sendBytes: (bytes, destination, onError) => {
+      counters.sentBytes++
+      const parsed = Parser.parse(bytes, protocol === "UDP" ? undefined : { transport: "stream" })
+      if (parsed._tag === "Err") {
+        onError(new TransportError({ reason: "Encode", destination, message: parsed.error.reason }))
+        return
+      }
+      deliver(port, protocol, parsed.message, destination)
+    },
   })
-  return { endpoint }
+  return { endpoint, counters }
 }

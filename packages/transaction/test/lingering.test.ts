@@ -4,7 +4,7 @@ import { Network } from "@sipfx/simnet"
 import { type Destination, Transport } from "@sipfx/transport"
 import { Effect } from "effect"
 import { TestClock } from "effect/testing"
-import { TransactionLayer } from "../src/index.ts"
+import { Testing, TransactionLayer } from "../src/index.ts"
 import * as F from "./fixtures.ts"
 
 const setup = Effect.gen(function* () {
@@ -126,5 +126,33 @@ describe("transactions past their final response keep only key, destination and 
       expect(terminated).toBe(1)
       expect(layer.stats()).toMatchObject({ serverTransactions: 0, lingering: 0 })
     }),
+  )
+
+  it.effect(
+    "§17.2.2 over the in-memory transport: the first 200 goes out as an object, the retransmissions as the kept octets (sendBytes)",
+    () =>
+      Effect.gen(function* () {
+        const net = Testing.memoryNetwork()
+        const layer = yield* TransactionLayer.make().pipe(Effect.provideService(Transport, net.endpoint(5080, "UDP")))
+        yield* layer.serve((tx) => {
+          tx.respond(Testing.response(tx.request, 200, "s"))
+        })
+        const peer = net.endpoint(5070, "UDP")
+        const arrivals: Array<SipMessage> = []
+        yield* peer.subscribe((inbound) => arrivals.push(inbound.message))
+        const toServer: Destination = { protocol: "UDP", address: "127.0.0.1", port: 5080 }
+        const req = Testing.request({ method: "REGISTER", via: "SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-mem1" })
+        yield* peer.send(req, toServer)
+        yield* settle // the first send leaves through the layer's outbox fiber
+        expect(arrivals.length).toBe(1)
+        expect(layer.stats()).toMatchObject({ serverTransactions: 1, lingering: 1 })
+        const before = net.counters.sentBytes
+        yield* peer.send(req, toServer)
+        yield* peer.send(req, toServer)
+        expect(net.counters.sentBytes - before).toBe(2)
+        expect(arrivals.map((m) => (m as SipResponse).status)).toEqual([200, 200, 200])
+        expect(text(arrivals[1])).toBe(text(arrivals[0]))
+        expect(text(arrivals[2])).toBe(text(arrivals[0]))
+      }),
   )
 })

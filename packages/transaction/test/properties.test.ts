@@ -137,7 +137,14 @@ describe("client/server transaction pairs over a simulated lossy network (fast-c
           expect(seen.timeoutAt).toBe(32_000)
         }
         if (s.loss === 0 && s.respondAfter < 31_000) expect(seen.clientFinal.length).toBeGreaterThan(0)
-        const idle = { clientTransactions: 0, serverTransactions: 0, timers: 0, timerEntries: 0, outbox: 0, lingering: 0 }
+        const idle = {
+          clientTransactions: 0,
+          serverTransactions: 0,
+          timers: 0,
+          timerEntries: 0,
+          outbox: 0,
+          lingering: 0,
+        }
         expect(r.server).toEqual(idle)
         if (r.clientState === "Proceeding") {
           // a provisional arrived and every final was lost: §17.1.1.2 gives the INVITE client no timer
