@@ -20,7 +20,9 @@ import {
 } from "@sipfx/transport"
 import { Context, Effect, Layer } from "effect"
 import * as Branch from "./Branch.ts"
+import type { RoutingFailed } from "./Errors.ts"
 import type * as NextHops from "./NextHops.ts"
+import * as Numeric from "./Numeric.ts"
 import * as RouteInfo from "./RouteInfo.ts"
 import { type Decision, Router } from "./Router.ts"
 import * as Self from "./Self.ts"
@@ -71,6 +73,7 @@ export const make = (options: Options): Effect.Effect<StatelessShape, never, Tra
     const transport = yield* Transport
     const resolver = yield* Resolver.Resolver
     const router = yield* Router
+    const routeSync = router.routeSync
     const run = Effect.runForkWith(yield* Effect.context<never>())
     const self = Self.make(transport.listenPoints, options)
     const supported: ReadonlyArray<Protocol> = [...new Set(transport.listenPoints.map((p) => p.protocol))]
@@ -117,18 +120,69 @@ export const make = (options: Options): Effect.Effect<StatelessShape, never, Tra
         ? Effect.succeed([])
         : resolver.resolve(uri as SipUri, { supported }).pipe(Effect.orElseSucceed(() => []))
 
-    /** §16.11: one target, §16.6 copy, deterministic branch, first allowed destination. */
-    const forward = (received: SipRequest, source: Source, request: SipRequest): Effect.Effect<void> =>
-      Effect.gen(function* () {
-        const first = Message.first(received, Headers.Route)
-        const routedViaUs = first !== undefined && Self.isUs(self, first.uri)
-        const decision: Decision = yield* router
-          .route({ request, source, ours: Self.isOurDomain(self, request.uri), routedViaUs })
-          .pipe(
-            Effect.catch((e) =>
-              Effect.succeed<Decision>({ _tag: "Respond", status: 500, reason: `Server Internal Error (${e.reason})` }),
-            ),
-          )
+    /** §16.11: the copy leaves on the first destination the policy allows (no failover). */
+    const relay = (
+      received: SipRequest,
+      source: Source,
+      forwarded: { readonly request: SipRequest; readonly strict: boolean },
+      nextHop: Uri.Uri,
+      found: ReadonlyArray<Destination>,
+    ): void => {
+      if (found.length === 0) {
+        reply(received, source, 408) // §16.6 step 7: no destination, as if 408
+        return
+      }
+      // a stateless element cannot fail over: the first destination the policy allows
+      let destination: Destination | undefined
+      for (const d of found) {
+        if (options.nextHops(d)) {
+          destination = d
+          break
+        }
+        refused++
+      }
+      const point = destination === undefined ? undefined : self.pointFor(destination.protocol)
+      if (destination === undefined || point === undefined) {
+        reply(received, source, 403, "Forbidden (next hop not allowed)")
+        return
+      }
+      const via: Via = {
+        protocol: "SIP",
+        version: "2.0",
+        transport: destination.protocol,
+        host: hostOf(point),
+        port: point.port,
+        params: [
+          ["branch", Branch.stateless(received, Uri.format(nextHop))],
+          ["rport", null],
+        ],
+      }
+      let out = forwarded.request
+      if (recordRoute && received.method !== "ACK" && received.method !== "CANCEL") {
+        const sips = out.uri._tag === "SipUri" && out.uri.scheme === "sips"
+        out = Message.prependHeader(
+          out,
+          Header.raw(
+            "Record-Route",
+            `<${sips ? "sips" : "sip"}:${hostOf(point)}:${point.port}${point.protocol === "UDP" || sips ? "" : `;transport=${point.protocol.toLowerCase()}`};lr>`,
+          ),
+        )
+      }
+      out = Message.prependHeader(out, Header.make(Headers.Via, via))
+      requests++
+      send(out, destination)
+    }
+
+    /** §16.11: one target, §16.6 copy, deterministic branch; a fiber only for a Router or DNS that does I/O. */
+    const forward = (received: SipRequest, source: Source, request: SipRequest): void => {
+      const first = Message.first(received, Headers.Route)
+      const routedViaUs = first !== undefined && Self.isUs(self, first.uri)
+      const input = { request, source, ours: Self.isOurDomain(self, request.uri), routedViaUs }
+      const decided = (decision: Decision | RoutingFailed): void => {
+        if (decision._tag === "RoutingFailed") {
+          reply(received, source, 500, `Server Internal Error (${decision.reason})`)
+          return
+        }
         if (decision._tag === "Respond") {
           reply(received, source, decision.status, decision.reason, decision.headers)
           return
@@ -141,51 +195,13 @@ export const make = (options: Options): Effect.Effect<StatelessShape, never, Tra
         }
         const forwarded = copyFor(request, target)
         const nextHop = RouteInfo.nextHopUri(forwarded)
-        const found = target.destination !== undefined ? [target.destination] : yield* resolve(nextHop)
-        if (found.length === 0) {
-          reply(received, source, 408) // §16.6 step 7: no destination, as if 408
-          return
-        }
-        // a stateless element cannot fail over: the first destination the policy allows
-        let destination: Destination | undefined
-        for (const d of found) {
-          if (options.nextHops(d)) {
-            destination = d
-            break
-          }
-          refused++
-        }
-        const point = destination === undefined ? undefined : self.pointFor(destination.protocol)
-        if (destination === undefined || point === undefined) {
-          reply(received, source, 403, "Forbidden (next hop not allowed)")
-          return
-        }
-        const via: Via = {
-          protocol: "SIP",
-          version: "2.0",
-          transport: destination.protocol,
-          host: hostOf(point),
-          port: point.port,
-          params: [
-            ["branch", Branch.stateless(received, Uri.format(nextHop))],
-            ["rport", null],
-          ],
-        }
-        let out = forwarded.request
-        if (recordRoute && received.method !== "ACK" && received.method !== "CANCEL") {
-          const sips = out.uri._tag === "SipUri" && out.uri.scheme === "sips"
-          out = Message.prependHeader(
-            out,
-            Header.raw(
-              "Record-Route",
-              `<${sips ? "sips" : "sip"}:${hostOf(point)}:${point.port}${point.protocol === "UDP" || sips ? "" : `;transport=${point.protocol.toLowerCase()}`};lr>`,
-            ),
-          )
-        }
-        out = Message.prependHeader(out, Header.make(Headers.Via, via))
-        requests++
-        send(out, destination)
-      })
+        const known = target.destination ?? Numeric.destination(nextHop)
+        if (known !== undefined) relay(received, source, forwarded, nextHop, [known])
+        else run(Effect.map(resolve(nextHop), (found) => relay(received, source, forwarded, nextHop, found)))
+      }
+      if (routeSync !== undefined) decided(routeSync(input))
+      else run(Effect.match(router.route(input), { onFailure: decided, onSuccess: decided }))
+    }
 
     const onRequest = (received: SipRequest, source: Source) => {
       // §16.3 steps 1–5 (authentication, step 6, needs a challenge state: not in this mode)
@@ -194,7 +210,7 @@ export const make = (options: Options): Effect.Effect<StatelessShape, never, Tra
         reply(received, source, rejection.status, rejection.reason, rejection.headers)
         return
       }
-      run(forward(received, source, RouteInfo.preprocess(self, received)))
+      forward(received, source, RouteInfo.preprocess(self, received))
     }
 
     /** §16.11: pop our Via and send to the next one; a response not carrying ours is dropped. */
