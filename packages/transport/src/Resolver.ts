@@ -133,23 +133,35 @@ export const orderSrv = (records: ReadonlyArray<SrvRecord>, random: () => number
 
 const unbracket = (host: string) => (host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host)
 
+// §8.1.2 / §19.1.1: maddr overrides the host
+const targetHost = (uri: SipUri): string => {
+  const maddr = paramOf(uri, "maddr")
+  return unbracket(typeof maddr === "string" && maddr.length > 0 ? maddr : uri.host)
+}
+
+/**
+ * RFC 3263 §4.1/§4.2 for a numeric host (or maddr): the one destination, found without asking DNS
+ * (so callers on a hot path need no fiber); `undefined` when the host is a name.
+ */
+export const numericDestination = (uri: SipUri): Destination | undefined => {
+  const host = targetHost(uri)
+  if (isIP(host) === 0) return undefined
+  const protocol = explicitTransport(uri) ?? (uri.scheme === "sips" ? "TLS" : "UDP")
+  return { protocol, address: host, port: uri.port ?? defaultPort(protocol) }
+}
+
 /** RFC 3263 §4 over any `Dns`: transport selection, then SRV, then A/AAAA, in failover order. */
 export const locate = async (dns: Dns, uri: SipUri, options?: ResolveOptions): Promise<Array<Destination>> => {
   const supported = options?.supported ?? ["UDP", "TCP", "TLS", "WS", "WSS"]
   const sips = uri.scheme === "sips"
-  const maddr = paramOf(uri, "maddr")
-  // §8.1.2 / §19.1.1: maddr overrides the host
-  const host = unbracket(typeof maddr === "string" && maddr.length > 0 ? maddr : uri.host)
-  const numeric = isIP(host) !== 0
+  const direct = numericDestination(uri)
+  if (direct !== undefined) return [direct]
+  const host = targetHost(uri)
   let transport = explicitTransport(uri)
   const allowed = (p: Protocol) => supported.includes(p) && (!sips || secure(p))
 
-  // §4.1: numeric host or explicit port: no NAPTR, default transport
-  if (transport === undefined && (numeric || uri.port !== undefined)) transport = sips ? "TLS" : "UDP"
-  if (numeric) {
-    const protocol = transport ?? (sips ? "TLS" : "UDP")
-    return [{ protocol, address: host, port: uri.port ?? defaultPort(protocol) }]
-  }
+  // §4.1: explicit port: no NAPTR, default transport
+  if (transport === undefined && uri.port !== undefined) transport = sips ? "TLS" : "UDP"
   const hostTargets = async (protocol: Protocol, target: string, port: number): Promise<Array<Destination>> =>
     (await dns.addresses(target)).map((address) => ({ protocol, address, port }))
 
