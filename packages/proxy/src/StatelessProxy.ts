@@ -21,25 +21,15 @@ import {
 import { Context, Effect, Layer } from "effect"
 import * as Branch from "./Branch.ts"
 import type { RoutingFailed } from "./Errors.ts"
-import type * as NextHops from "./NextHops.ts"
 import * as Numeric from "./Numeric.ts"
 import * as RouteInfo from "./RouteInfo.ts"
 import { type Decision, Router } from "./Router.ts"
 import * as Self from "./Self.ts"
-import { copyFor } from "./StatefulProxy.ts"
+import { copyFor, type Options as StatefulOptions } from "./StatefulProxy.ts"
 import * as Validation from "./Validation.ts"
 
-export interface Options {
-  /** where this proxy may send, requests and responses alike (required: no open default) */
-  readonly nextHops: NextHops.NextHopPolicy
-  /** domains this proxy is responsible for (§16.5); our own addresses always are */
-  readonly domains?: ReadonlyArray<string> | undefined
-  /** extra `host:port` names of this proxy (§16.4) */
-  readonly aliases?: ReadonlyArray<string> | undefined
-  /** insert Record-Route (§16.6 step 4; default true) */
-  readonly recordRoute?: boolean | undefined
-  readonly validation?: Validation.Options | undefined
-}
+/** The stateful proxy's options that apply without state: routing, outbound policy, Record-Route, §16.3. */
+export type Options = Pick<StatefulOptions, "nextHops" | "domains" | "aliases" | "recordRoute" | "validation">
 
 export interface Stats {
   readonly requests: number

@@ -83,14 +83,16 @@ const realProxy = (port: number, dns: Record<string, ReadonlyArray<string>> = {}
         Layer.provideMerge(base),
       ),
     )
-    const location = Context.get(context, LocationService)
-    const bind = (aor: string, contact: string) =>
-      location.update(
-        Aor.fromString(aor) as Aor.Aor,
-        Registration.contacts(`${contact}-reg`, 1, [{ contact, expires: 3600 }]),
-      )
+    const bind = binder(Context.get(context, LocationService))
     return { bind, proxy: Context.get(context, StatefulProxy.StatefulProxy), tl }
   })
+
+/** Registers `contact` for `aor` for an hour, as a REGISTER would (§10.3). */
+const binder = (location: LocationService["Service"]) => (aor: string, contact: string) =>
+  location.update(
+    Aor.fromString(aor) as Aor.Aor,
+    Registration.contacts(`${contact}-reg`, 1, [{ contact, expires: 3600 }]),
+  )
 
 const common = (port: number, transport: string) => ["-i", "127.0.0.1", "-p", String(port), "-t", transport]
 
@@ -261,12 +263,7 @@ const realStatelessProxy = (port: number) =>
         Layer.provideMerge(base),
       ),
     )
-    const location = Context.get(context, LocationService)
-    const bind = (aor: string, contact: string) =>
-      location.update(
-        Aor.fromString(aor) as Aor.Aor,
-        Registration.contacts(`${contact}-reg`, 1, [{ contact, expires: 3600 }]),
-      )
+    const bind = binder(Context.get(context, LocationService))
     return { bind, proxy: Context.get(context, StatelessProxy.StatelessProxy) }
   })
 
