@@ -29,14 +29,17 @@ export const head = (m: SipMessage): string => {
 
 const formatUri = (m: SipMessage & { readonly _tag: "SipRequest" }): string => format(m.uri)
 
+/**
+ * The message's octets. Small messages share Node's Buffer pool: an ArrayBuffer of its own per
+ * message cost more than building the text. Header text is UTF-8 (§7.3.1, §25.1).
+ */
 export const serialize = (m: SipMessage): Uint8Array => {
   const text = head(m)
-  const ascii = !REQUIRES_UTF8.test(text)
-  const len = ascii ? text.length : Buffer.byteLength(text, "utf8")
-  const out = new Uint8Array(len + m.body.length)
-  const view = Buffer.from(out.buffer, out.byteOffset, out.length)
-  view.write(text, 0, len, ascii ? "latin1" : "utf8")
-  out.set(m.body, len)
+  const len = Buffer.byteLength(text, "utf8")
+  const body = m.body
+  const out = Buffer.allocUnsafe(len + body.length)
+  out.write(text, 0, len, "utf8")
+  if (body.length > 0) out.set(body, len)
   return out
 }
 

@@ -91,6 +91,11 @@ export class StatefulProxy extends Context.Service<StatefulProxy, ProxyShape>()(
 type BranchState = "resolving" | "trying" | "proceeding" | "completed"
 
 interface BranchCtx {
+  /**
+   * the response context while it is open; cut when it closes, so that a client transaction
+   * lingering in Accepted (RFC 6026, 32 s) holds this small record and not the call's messages
+   */
+  ctx: ResponseContext | undefined
   readonly target: Target
   readonly group: number
   state: BranchState
@@ -99,6 +104,10 @@ interface BranchCtx {
   cancelPending: boolean
   cancelSent: boolean
   timerC: Timers.Timer | undefined
+  /** §16.6 step 7 failover: the copy before Via and Record-Route, its destinations, the one in use */
+  base: SipRequest | undefined
+  destinations: ReadonlyArray<Destination> | undefined
+  index: number
 }
 
 interface ResponseContext {
@@ -252,6 +261,46 @@ export const make = (
       }
       disarm(ctx.groupTimer)
       contexts.delete(ctx.server)
+      for (const b of ctx.branches) release(b)
+    }
+
+    /** the context is closed: nothing of the call stays reachable from a lingering transaction */
+    const release = (b: BranchCtx) => {
+      b.ctx = undefined
+      b.request = undefined
+      b.base = undefined
+      b.destinations = undefined
+    }
+
+    /** a 2xx after the context closed (another branch's, or a retransmission): upstream by its Via (§16.7 step 5) */
+    const lateResponse = (response: SipResponse) => {
+      if (response.status >= 200 && response.status < 300) forwardResponse(response)
+    }
+
+    /** one callbacks object per branch, reaching the context only through the branch */
+    const callbacksFor = (b: BranchCtx): TransactionLayer.ClientCallbacks => ({
+      onResponse: (response) => {
+        const ctx = b.ctx
+        if (ctx !== undefined) onResponse(ctx, b, response)
+        else lateResponse(response)
+      },
+      onTimeout: (_, tx) => {
+        const ctx = b.ctx
+        if (ctx === undefined) return
+        if (b.request === tx.request && b.state === "proceeding") complete(ctx, b, synthetic(ctx, 408))
+        else retry(ctx, b, tx)
+      },
+      onTransportError: (_, tx) => {
+        const ctx = b.ctx
+        if (ctx !== undefined) retry(ctx, b, tx)
+      },
+    })
+
+    /** §16.6 step 7: the branch's transaction failed before any response: the next destination */
+    const retry = (ctx: ResponseContext, b: BranchCtx, tx: TransactionLayer.ClientTransaction) => {
+      if (b.request !== tx.request || b.state !== "trying" || b.base === undefined || b.destinations === undefined)
+        return
+      send(ctx, b, b.base, b.destinations, b.index + 1)
     }
 
     const restartTimerC = (ctx: ResponseContext, b: BranchCtx) => {
@@ -330,19 +379,13 @@ export const make = (
         request = Message.prependHeader(request, recordRouteFor(point, sips))
       }
       request = Message.prependHeader(request, Header.make(Headers.Via, via))
-      const retry = (tx: TransactionLayer.ClientTransaction) => {
-        if (b.request !== tx.request || b.state !== "trying") return
-        send(ctx, b, base, destinations, i + 1)
-      }
       b.request = request
       b.destination = destination
       b.state = "trying"
-      const started = tl.sendRequest(request, destination, {
-        onResponse: (response) => onResponse(ctx, b, response),
-        onTimeout: (_, tx) =>
-          b.request === tx.request && b.state === "proceeding" ? complete(ctx, b, synthetic(ctx, 408)) : retry(tx),
-        onTransportError: (_, tx) => retry(tx),
-      })
+      b.base = base
+      b.destinations = destinations
+      b.index = i
+      const started = tl.sendRequest(request, destination, callbacksFor(b))
       if (Result.isFailure(started)) {
         send(ctx, b, base, destinations, i + 1)
         return
@@ -398,6 +441,7 @@ export const make = (
       const group = ctx.groups[index] ?? []
       const branches = group.map(
         (target): BranchCtx => ({
+          ctx,
           target,
           group: index,
           state: "resolving",
@@ -406,6 +450,9 @@ export const make = (
           cancelPending: false,
           cancelSent: false,
           timerC: undefined,
+          base: undefined,
+          destinations: undefined,
+          index: 0,
         }),
       )
       ctx.branches.push(...branches)

@@ -94,10 +94,10 @@ export const toStep = (action: { readonly type: string; readonly params?: unknow
 /**
  * States after the final response in which a transaction only absorbs retransmissions, resending
  * its serialised response or ACK: RFC 3261 §17.1.1.2 (D), §17.1.2.2 (K), §17.2.1 (G, H, I),
- * §17.2.2 (J) and RFC 6026 §8.7 (L). The INVITE client's Accepted still passes 2xx up, so it is not one.
+ * §17.2.2 (J) and RFC 6026 §8.7 (L) and §8.4 (M; later 2xx still go to the TU).
  */
 const lingeringStates: Record<string, ReadonlyArray<string>> = {
-  InviteClientTransaction: ["Completed"],
+  InviteClientTransaction: ["Completed", "Accepted"],
   NonInviteClientTransaction: ["Completed"],
   InviteServerTransaction: ["Completed", "Confirmed", "Accepted"],
   NonInviteServerTransaction: ["Completed"],

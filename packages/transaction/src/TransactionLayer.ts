@@ -595,7 +595,10 @@ class Engine {
    * and bytes, none of the parsed messages (RFC 3261 §17.1.1.2, §17.1.2.2, §17.2.1, §17.2.2).
    */
   private slim(tx: Tx): void {
-    if (tx.wire === undefined) {
+    // RFC 6026 Accepted: the transaction resends nothing of its own (a server sends the TU's
+    // later 2xx, a client's 2xx are ACKed by the TU), so there are no octets to keep
+    const accepted = tx.node.value === "Accepted"
+    if (tx.wire === undefined && !accepted) {
       // serialised once, here: retransmissions resend these octets
       const last = tx instanceof ClientTx ? tx.ack : tx.lastResponse
       if (last !== undefined) {
@@ -608,8 +611,11 @@ class Engine {
     }
     let remnant: Remnant
     if (tx instanceof ClientTx) {
+      // the TU's object stays only while a callback can still come: later 2xx in Accepted,
+      // a failed ACK resend in Completed (INVITE; a non-INVITE client sends nothing more), the end
       const c = tx.callbacks
-      const keep = c.onTerminated !== undefined || c.onTransportError !== undefined
+      const invite = tx.kind === Kind.InviteClient
+      const keep = c.onTerminated !== undefined || (invite && (accepted || c.onTransportError !== undefined))
       remnant = new Remnant(tx, "", undefined, keep ? tx : undefined, undefined, undefined)
     } else {
       const s = tx as ServerTx

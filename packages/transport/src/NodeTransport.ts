@@ -5,6 +5,7 @@
  * own callback: no fiber or queue per message.
  */
 import * as dgram from "node:dgram"
+import * as dns from "node:dns"
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https"
 import * as net from "node:net"
 import { networkInterfaces } from "node:os"
@@ -92,6 +93,21 @@ const sentByFor = (listen: Config.ListenConfig, bound: string): string | undefin
 
 const familyOf = (address: string): 4 | 6 => (net.isIPv6(address) ? 6 : 4)
 
+/**
+ * dgram resolves every destination before sending, through a `dns.lookup` that answers an IP
+ * literal on the next tick: a hop per datagram. Our destinations are resolved already (RFC 3263
+ * happens above), so an address is answered at once; a name still goes to `dns.lookup`.
+ */
+const numericLookup = (
+  address: string,
+  family: unknown,
+  callback: (error: Error | null, address: string, family: number) => void,
+): void => {
+  const kind = net.isIP(address)
+  if (kind !== 0) callback(null, address, kind)
+  else dns.lookup(address, family as number, callback)
+}
+
 /** Builds the engine and binds every listener; the Scope owns all sockets. */
 export const make = (
   input: Config.TransportConfigInput,
@@ -176,6 +192,7 @@ export const make = (
           // ipv6Only is EINVAL on an IPv4 socket
           const socket = dgram.createSocket({
             type: family === 6 ? "udp6" : "udp4",
+            lookup: numericLookup,
             reuseAddr: multicast,
             ...(family === 6 ? { ipv6Only: true } : {}),
             ...(limits.udpReceiveBuffer > 0 ? { recvBufferSize: limits.udpReceiveBuffer } : {}),
