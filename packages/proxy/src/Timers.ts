@@ -1,6 +1,6 @@
 /**
  * The proxy's timers (Timer C, RFC 3261 §16.6 step 11 / §16.8, and the sequential-forking group
- * timer) on one shared min-heap (`@sipfx/transaction`'s `TimerQueue`) with one fiber that sleeps
+ * timer) on one shared `TimerQueue` (`@sipfx/transaction`: a FIFO list per duration) with one fiber that sleeps
  * on Effect's Clock until the earliest deadline: no fiber per timer, and TestClock drives them.
  */
 import { TimerQueue } from "@sipfx/transaction"
@@ -60,9 +60,8 @@ export const make: Effect.Effect<Timers, never, Scope.Scope> = Effect.gen(functi
 
   return {
     schedule: (ms, name, fire) => {
-      const deadline = clock.currentTimeMillisUnsafe() + ms
-      const timer = queue.schedule(deadline, name, name, fire)
-      if (deadline < sleepingUntil && wake !== undefined) {
+      const timer = queue.schedule(clock.currentTimeMillisUnsafe(), ms, name, name, fire)
+      if (timer.deadline < sleepingUntil && wake !== undefined) {
         const w = wake
         wake = undefined
         w()

@@ -656,9 +656,9 @@ class Engine {
           else (tx.pending ??= []).push([step.event, undefined])
           return
         }
-        const deadline = this.clock.currentTimeMillisUnsafe() + step.ms
-        tx.timers.push(this.queue.schedule(deadline, step.timer, step.event, tx))
-        if (deadline < this.sleepingUntil) this.poke()
+        const timer = this.queue.schedule(this.clock.currentTimeMillisUnsafe(), step.ms, step.timer, step.event, tx)
+        tx.timers.push(timer)
+        if (timer.deadline < this.sleepingUntil) this.poke()
         return
       }
       case "CancelTimer":
