@@ -149,7 +149,7 @@ export const udpDrops = async (): Promise<number> => {
 }
 
 /** The last row of a SIPp `-trace_stat` CSV as a record (cumulative columns end in `(C)`). */
-const lastStat = (csv: string): Record<string, string> => {
+export const lastStat = (csv: string): Record<string, string> => {
   const lines = csv.split("\n").filter((l) => l.length > 0)
   if (lines.length < 2) return {}
   const names = lines[0]!.split(";")
@@ -164,7 +164,8 @@ const lastStat = (csv: string): Record<string, string> => {
  * SIPp binds its own free port (`-p 0` would take 5060, where another SIPp may already listen
  * and take the answers). A call waiting more than `recvTimeout` ms for a message fails instead
  * of holding the run, so SIPp ends by itself with final counts well before its `-timeout`; the
- * counts come from its `-trace_stat` file (written every second, so they survive a kill too).
+ * counts come from its `-trace_stat` file (written every second, so they survive a kill too;
+ * `statFile` names it, for a caller that reads it while the run goes on).
  */
 export const sippStep = async (
   target: string,
@@ -173,9 +174,9 @@ export const sippStep = async (
   seconds: number,
   extra: ReadonlyArray<string> = [],
   recvTimeout = 8_000,
+  statFile = `/tmp/sipfx-bench-${process.pid}-${rate}-${Date.now()}.csv`,
 ): Promise<Step> => {
   const calls = rate * seconds
-  const statFile = `/tmp/sipfx-bench-${process.pid}-${rate}-${Date.now()}.csv`
   const port = await freePort()
   const drops0 = await udpDrops()
   const t0 = performance.now()

@@ -1,8 +1,12 @@
 /**
  * The proxy Layer in a process, for `pnpm bench proxy`:
- * `node packages/bench/src/proxy-server.ts PORT stateful|stateless`.
+ * `node packages/bench/src/proxy-server.ts PORT stateful|stateless [memory]`.
  * UDP on 127.0.0.1:PORT; the Request-URI is the target (a foreign domain), next hops loopback only.
+ * With `memory`, each SIGUSR2 prints one line `memory {…}`: `process.memoryUsage()` and the heap
+ * used right after the last major GC (the live heap, without the garbage a sample may catch).
  */
+
+import { constants, PerformanceObserver } from "node:perf_hooks"
 import { MemoryLocation } from "@sipfx/location"
 import { NextHops, Router, StatefulProxy, StatelessProxy } from "@sipfx/proxy"
 import { TransactionLayer } from "@sipfx/transaction"
@@ -44,3 +48,18 @@ const launch = <A, E>(layer: Layer.Layer<A, E>) =>
 if (mode === "stateless") launch(stateless)
 else launch(stateful)
 process.on("SIGTERM", () => process.exit(0))
+
+if (process.argv[4] === "memory") {
+  let afterMajorGc = Number.NaN
+  let majorGcs = 0
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      if ((e as { detail?: { kind?: number } }).detail?.kind !== constants.NODE_PERFORMANCE_GC_MAJOR) continue
+      majorGcs++
+      afterMajorGc = process.memoryUsage().heapUsed
+    }
+  }).observe({ entryTypes: ["gc"] })
+  process.on("SIGUSR2", () =>
+    console.log(`memory ${JSON.stringify({ ...process.memoryUsage(), afterMajorGc, majorGcs })}`),
+  )
+}
