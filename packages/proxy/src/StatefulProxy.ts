@@ -277,8 +277,12 @@ export const make = (
       if (response.status >= 200 && response.status < 300) forwardResponse(response)
     }
 
-    /** one callbacks object per branch, reaching the context only through the branch */
+    /**
+     * one callbacks object per branch, reaching the context only through the branch; 2xx after
+     * the branch's own (Accepted, RFC 6026) come as strays and go upstream by their Via
+     */
     const callbacksFor = (b: BranchCtx): TransactionLayer.ClientCallbacks => ({
+      acceptedResponses: "stray",
       onResponse: (response) => {
         const ctx = b.ctx
         if (ctx !== undefined) onResponse(ctx, b, response)

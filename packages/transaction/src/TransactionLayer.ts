@@ -38,6 +38,13 @@ export interface ClientCallbacks {
   readonly onTransportError?: ((error: TransportError, tx: ClientTransaction) => void) | undefined
   /** the transaction is gone: no entry, no timer left */
   readonly onTerminated?: ((tx: ClientTransaction) => void) | undefined
+  /**
+   * INVITE: where 2xx responses received in Accepted go (RFC 6026 §8.4), the first one's
+   * retransmissions and other branches' 2xx: to `onResponse` (default), or to the stray
+   * handler as a `Response`, so that for its 32 s in Accepted the transaction holds nothing
+   * of the TU's (a proxy forwards them upstream by their Via either way, §16.7 step 5).
+   */
+  readonly acceptedResponses?: "callback" | "stray" | undefined
 }
 
 export interface ClientTransaction {
@@ -452,7 +459,9 @@ class Engine {
       tx = method === "CANCEL" ? this.clientCancels.get(branch) : this.clients.get(branch)
       if (tx !== undefined && tx.method !== method) tx = undefined
     }
-    if (tx === undefined) {
+    // RFC 6026 Accepted without the TU's object (`acceptedResponses: "stray"`): the machine
+    // would only pass the 2xx up, so it goes where the TU asked
+    if (tx === undefined || (tx instanceof Remnant && tx.handle === undefined && tx.node.value === "Accepted")) {
       this.strayHandler?.({ _tag: "Response", response, source })
       return
     }
@@ -615,7 +624,9 @@ class Engine {
       // a failed ACK resend in Completed (INVITE; a non-INVITE client sends nothing more), the end
       const c = tx.callbacks
       const invite = tx.kind === Kind.InviteClient
-      const keep = c.onTerminated !== undefined || (invite && (accepted || c.onTransportError !== undefined))
+      const keep =
+        c.onTerminated !== undefined ||
+        (invite && (accepted ? c.acceptedResponses !== "stray" : c.onTransportError !== undefined))
       remnant = new Remnant(tx, "", undefined, keep ? tx : undefined, undefined, undefined)
     } else {
       const s = tx as ServerTx

@@ -111,6 +111,48 @@ describe("transactions past their final response keep only key, destination and 
     }),
   )
 
+  it.effect(
+    "RFC 6026 §8.4 INVITE client in Accepted: later 2xx reach onResponse by default, or the stray handler when the TU asks; Timer M ends it",
+    () =>
+      Effect.gen(function* () {
+        const { layer, peer, toPeer, toUa } = yield* setup
+        const strays: Array<string> = []
+        yield* layer.onStray((s) => {
+          if (s._tag === "Response") strays.push(`${s.response.status} ${s.source.port}`)
+        })
+        const run = (acceptedResponses: "callback" | "stray" | undefined) =>
+          Effect.gen(function* () {
+            const got: Array<number> = []
+            const invite = F.request({ method: "INVITE" })
+            const started = layer.sendRequest(invite, toPeer, {
+              onResponse: (r) => got.push(r.status),
+              acceptedResponses,
+            })
+            const tx = started._tag === "Success" ? started.success : undefined
+            yield* settle
+            yield* peer.send(F.response(invite, 200, "b1"), toUa)
+            yield* settle
+            expect(tx!.state).toBe("Accepted")
+            expect(layer.stats().lingering).toBe(1)
+            // the 2xx retransmission, and another branch's 2xx (RFC 6026 §8.4: both to the TU)
+            yield* peer.send(F.response(invite, 200, "b1"), toUa)
+            yield* peer.send(F.response(invite, 200, "b2"), toUa)
+            yield* settle
+            yield* TestClock.adjust(31_999)
+            expect(tx!.state).toBe("Accepted")
+            yield* TestClock.adjust(1)
+            expect(tx!.state).toBe("Terminated")
+            expect(layer.stats()).toMatchObject({ clientTransactions: 0, lingering: 0, timers: 0 })
+            return got
+          })
+        expect(yield* run(undefined)).toEqual([200, 200, 200])
+        expect(strays).toEqual([])
+        expect(yield* run("stray")).toEqual([200])
+        const port = peer.listenPoints[0]!.port
+        expect(strays).toEqual([`200 ${port}`, `200 ${port}`])
+      }),
+  )
+
   it.effect("§17.2.2 a listener registered after the final response still hears of the end (Timer J)", () =>
     Effect.gen(function* () {
       const { layer, peer, toUa } = yield* setup
