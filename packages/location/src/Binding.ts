@@ -69,6 +69,17 @@ export interface StoredExt {
 export const flat = (s: string): string =>
   s.length < 13 || /[^\u0000-\u00ff]/.test(s) ? s : Buffer.from(s, "latin1").toString("latin1")
 
+/**
+ * `flat` for a string just built by concatenation (`a + b`): V8 keeps it as a rope of its
+ * parts, and the regexp scan turns it into one sequential copy, so none of the parts (slices
+ * of a received message) stays referenced — without the round trip through a Buffer.
+ */
+const flatConcat = (s: string): string => {
+  NON_ASCII.test(s)
+  return s
+}
+const NON_ASCII = /[^\u0000-\u007f]/
+
 export const makeStored = (
   contact: string,
   callId: string,
@@ -78,8 +89,9 @@ export const makeStored = (
   source: string | undefined,
   ext: StoredExt | undefined,
 ): Stored => {
+  // always a concatenation of at least 13 characters ("sip:" + "\n" + Call-ID): a rope
   const text = source === undefined ? `${contact}\n${callId}` : `${contact}\n${callId}\n${source}`
-  return { text: flat(text), cseq, q, expiresAt, ext }
+  return { text: text.length < 13 ? flat(text) : flatConcat(text), cseq, q, expiresAt, ext }
 }
 
 export const contactOf = (s: Stored): string => s.text.slice(0, s.text.indexOf("\n"))
@@ -104,10 +116,15 @@ export const encodeReceived = (r: Received | undefined): string | undefined =>
 
 export const decodeReceived = (s: string | undefined): Received | undefined => {
   if (s === undefined) return undefined
-  const [transport = "", address = "", port = "0", connectionId] = s.split(" ")
-  return connectionId === undefined
-    ? { transport, address, port: Number(port) }
-    : { transport, address, port: Number(port), connectionId }
+  const a = s.indexOf(" ")
+  const b = a < 0 ? -1 : s.indexOf(" ", a + 1)
+  const c = b < 0 ? -1 : s.indexOf(" ", b + 1)
+  const transport = a < 0 ? s : s.slice(0, a)
+  const address = a < 0 ? "" : s.slice(a + 1, b < 0 ? s.length : b)
+  const port = b < 0 ? 0 : Number(s.slice(b + 1, c < 0 ? s.length : c))
+  if (c < 0) return { transport, address, port }
+  const d = s.indexOf(" ", c + 1)
+  return { transport, address, port, connectionId: s.slice(c + 1, d < 0 ? s.length : d) }
 }
 
 const noPath: ReadonlyArray<string> = []
@@ -129,33 +146,43 @@ export const toBinding = (aor: Aor, s: Stored, origin = 0): Binding => ({
 /**
  * Contact identity within an AOR. RFC 5626 §6: a Contact with +sip.instance and reg-id is
  * keyed by them (a new flow replaces the old one); otherwise by the URI (§10.3 step 7).
+ * The two kinds never meet: a contact key never holds a line feed.
  */
 export const storedKey = (s: Stored): string =>
   s.ext !== undefined && s.ext.instanceId !== undefined && s.ext.regId !== undefined
-    ? `i ${s.ext.instanceId} ${s.ext.regId}`
-    : `u ${contactKey(contactOf(s))}`
+    ? flowKey(s.ext.instanceId, s.ext.regId)
+    : contactKey(contactOf(s))
+
+export const flowKey = (instanceId: string, regId: number): string => `\n${instanceId}\n${regId}`
 
 /**
  * A comparison key for a contact URI after RFC 3261 §19.1.4: scheme, host and parameters are
  * case-insensitive and parameter order does not matter; user and password stay case-sensitive.
  * (Stricter than §19.1.4 for a parameter present in one URI only: two such contacts are kept
- * apart, so distinct registrations are never merged.)
+ * apart, so distinct registrations are never merged.) A URI already in that form (lower-case
+ * scheme and host, no parameters or headers: the common Contact) is its own key.
  */
 export const contactKey = (uri: string): string => {
   const text = uri.trim()
   const colon = text.indexOf(":")
   if (colon < 0) return text
-  const scheme = text.slice(0, colon).toLowerCase()
-  const rest = text.slice(colon + 1)
-  if (scheme !== "sip" && scheme !== "sips") return `${scheme}:${rest}`
+  const written = text.slice(0, colon)
+  const scheme = written.toLowerCase()
+  if (scheme !== "sip" && scheme !== "sips") return scheme === written ? text : `${scheme}:${text.slice(colon + 1)}`
   // '@' appears in no URI part but userinfo (§25.1), while ';' and '?' may appear in the user
-  const at = rest.indexOf("@")
-  const userinfo = at < 0 ? "" : rest.slice(0, at + 1)
-  const afterUser = rest.slice(at + 1)
-  const cut = firstOf(afterUser, ";?")
-  const hostport = afterUser.slice(0, cut).toLowerCase()
-  const tail = afterUser.slice(cut)
-  if (tail.length === 0) return `${scheme}:${userinfo}${hostport}`
+  const at = text.indexOf("@", colon + 1)
+  const hostAt = at < 0 ? colon + 1 : at + 1
+  const semi = text.indexOf(";", hostAt)
+  const question = text.indexOf("?", hostAt)
+  const cut = semi < 0 ? (question < 0 ? text.length : question) : question < 0 ? semi : Math.min(semi, question)
+  const writtenHost = text.slice(hostAt, cut)
+  const hostport = writtenHost.toLowerCase()
+  if (cut === text.length)
+    return scheme === written && hostport === writtenHost
+      ? text
+      : `${scheme}:${text.slice(colon + 1, hostAt)}${hostport}`
+  const userinfo = text.slice(colon + 1, hostAt)
+  const tail = text.slice(cut)
   const q = tail.indexOf("?")
   const params = (q < 0 ? tail : tail.slice(0, q))
     .split(";")
@@ -171,9 +198,4 @@ export const contactKey = (uri: string): string => {
           .sort()
           .join("&")}`
   return `${scheme}:${userinfo}${hostport}${params.length > 0 ? `;${params.join(";")}` : ""}${headers}`
-}
-
-const firstOf = (s: string, chars: string): number => {
-  for (let i = 0; i < s.length; i++) if (chars.includes(s[i]!)) return i
-  return s.length
 }

@@ -6,8 +6,10 @@
 import { Data } from "effect"
 import {
   callIdOf,
+  contactKey,
   contactOf,
   encodeReceived,
+  flowKey,
   makeStored,
   type Received,
   type Stored,
@@ -108,6 +110,10 @@ const toStored = (c: ContactChange, callId: string, cseq: number, now: number): 
   )
 }
 
+/** The identity of a change's contact, as `storedKey` gives it for the record it would become. */
+const changeKey = (c: ContactChange): string =>
+  c.instanceId !== undefined && c.regId !== undefined ? flowKey(c.instanceId, c.regId) : contactKey(c.contact)
+
 /** The bindings still alive at `now`. */
 export const live = (current: ReadonlyArray<Stored>, now: number): ReadonlyArray<Stored> => {
   for (const s of current) if (s.expiresAt <= now) return current.filter((b) => b.expiresAt > now)
@@ -140,26 +146,30 @@ export const apply = (
       ? { _tag: "Refused", conflicts }
       : { _tag: "Applied", next: [], added: 0, refreshed: 0, removed: alive.length + expired }
   }
-  const index = new Map<string, number>()
-  for (let i = 0; i < alive.length; i++) index.set(storedKey(alive[i]!), i)
+  // slot i < alive.length: a stored binding; beyond: a contact new to the AOR
   const next: Array<Stored | undefined> = alive.slice()
+  const keys: Array<string> = []
+  for (let i = 0; i < alive.length; i++) keys.push(storedKey(alive[i]!))
+  // a few bindings and contacts (the common REGISTER) are searched in place; many get a Map
+  const index = alive.length + changes.contacts.length > 8 ? new Map(keys.map((k, i) => [k, i])) : undefined
   // a contact repeated in one request is compared with the stored binding once; the last one wins
-  const compared = new Set<number>()
+  const compared: Array<boolean> = []
   for (const change of changes.contacts) {
     const invalid = validate(change)
     if (invalid !== undefined) return invalid
-    const record = toStored(change, callId, cseq, now)
-    const key = storedKey(record)
-    let at = index.get(key)
-    if (at === undefined) {
+    const key = changeKey(change)
+    let at = index === undefined ? keys.indexOf(key) : (index.get(key) ?? -1)
+    if (at < 0) {
       at = next.length
-      index.set(key, at)
+      keys.push(key)
+      index?.set(key, at)
       next.push(undefined)
-    } else if (at < alive.length && !compared.has(at)) {
-      compared.add(at)
+    } else if (at < alive.length && compared[at] !== true) {
+      compared[at] = true
       if (!yields(alive[at]!)) continue
     }
-    next[at] = change.expires === 0 ? undefined : record
+    // a removal needs no record
+    next[at] = change.expires === 0 ? undefined : toStored(change, callId, cseq, now)
   }
   if (conflicts.length > 0) return { _tag: "Refused", conflicts }
   let added = 0

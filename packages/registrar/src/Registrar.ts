@@ -45,6 +45,18 @@ const fromRejection = (request: SipRequest, r: Rejection): SipResponse =>
 
 const formatQ = (q: number): string => String(Math.round(q * 1000) / 1000)
 
+/** §20.17: the Date of a 200 has a one-second resolution, so one field serves a whole second. */
+let dateSecond = Number.NaN
+let dateHeader: Header.Header = Header.raw("Date", new Date(0).toUTCString())
+export const dateAt = (now: number): Header.Header => {
+  const second = Math.floor(now / 1000)
+  if (second !== dateSecond) {
+    dateSecond = second
+    dateHeader = Header.raw("Date", new Date(second * 1000).toUTCString())
+  }
+  return dateHeader
+}
+
 /** §10.3 step 8: every current binding with its remaining time, and a Date header. */
 const okResponse = (
   request: SipRequest,
@@ -65,7 +77,7 @@ const okResponse = (
     for (const p of path) headers.push(Header.raw("Path", p))
     headers.push(Header.raw("Supported", "path"))
   }
-  headers.push(Header.raw("Date", new Date(now).toUTCString()))
+  headers.push(dateAt(now))
   return respondWith(request, 200, "OK", headers)
 }
 

@@ -167,6 +167,24 @@ describe("Registrar §10.3 over a TransactionLayer on simnet", () => {
     }),
   )
 
+  it.effect("§10.3 step 8 / §20.17: the Date of the 200 is the registrar's Clock, to the second", () =>
+    Effect.gen(function* () {
+      const h = yield* setup()
+      const dateOf = (r: Parameters<typeof headerValues>[0]) => headerValues(r, "Date")[0]
+      yield* TestClock.adjust(3_723_100) // 01:02:03.1 on the first day of the TestClock's epoch
+      const first = yield* h.send(register({ expires: 300, callId: "d", cseq: 1 }))
+      expect(dateOf(first)).toBe("Thu, 01 Jan 1970 01:02:03 GMT")
+      yield* TestClock.adjust(800)
+      expect(dateOf(yield* h.send(register({ expires: 300, callId: "d", cseq: 2 })))).toBe(
+        "Thu, 01 Jan 1970 01:02:03 GMT",
+      )
+      yield* TestClock.adjust(100)
+      expect(dateOf(yield* h.send(register({ expires: 300, callId: "d", cseq: 3 })))).toBe(
+        "Thu, 01 Jan 1970 01:02:04 GMT",
+      )
+    }),
+  )
+
   it.effect("§10.3 step 8: a REGISTER without Contact is a query and changes nothing", () =>
     Effect.gen(function* () {
       const h = yield* setup()
