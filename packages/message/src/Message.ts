@@ -278,16 +278,20 @@ const MANDATORY = [Headers.To, Headers.From, Headers.CSeq, Headers.CallId, Heade
  * Max-Forwards is not required, for RFC 2543 peers (RFC 4475 §3.4.1; a proxy adds it, §16.6).
  */
 export const check = (m: SipMessage): ValidationError | undefined => {
-  const counts = new Map<string, number>()
-  for (const h of m.headers) counts.set(h.name, (counts.get(h.name) ?? 0) + 1)
-  for (const def of MANDATORY)
-    if (!counts.has(def.name))
-      return new ValidationError({ reason: `missing ${def.name}`, header: def.name, status: 400 })
-  for (const [name, count] of counts) {
-    if (count < 2) continue
-    const info = Headers.lookup(name)
-    if (info?.def?.single === true)
-      return new ValidationError({ reason: `multiple ${name} values`, header: name, status: 400 })
+  // runs on every request a proxy or UAS takes: no Map per message; single-valued fields are
+  // few, so a repeat is looked for among the earlier fields only for them
+  const hs = m.headers
+  for (let i = 0; i < hs.length; i++) {
+    const name = hs[i]!.name
+    if (Headers.lookup(name)?.def?.single !== true) continue
+    for (let j = 0; j < i; j++)
+      if (hs[j]!.name === name)
+        return new ValidationError({ reason: `multiple ${name} values`, header: name, status: 400 })
+  }
+  for (const def of MANDATORY) {
+    let present = false
+    for (let i = 0; i < hs.length && !present; i++) present = hs[i]!.name === def.name
+    if (!present) return new ValidationError({ reason: `missing ${def.name}`, header: def.name, status: 400 })
   }
   for (const def of MANDATORY)
     if (first(m, def as HeaderDef<unknown>) === undefined)

@@ -376,7 +376,7 @@ class Remnant extends Core {
     weak: WeakRef<ServerTx> | undefined,
     source: Source | undefined,
   ) {
-    super(tx.layer, tx.kind, ownCopy(tx.id), tx.method, tx.destination, tx.node)
+    super(tx.layer, tx.kind, tx.id, tx.method, tx.destination, tx.node)
     this.source = source
     this.host = host
     this.port = port
@@ -514,7 +514,8 @@ class Engine {
     const handler = this.serveHandler
     if (handler === undefined) return
     const kind = method === "INVITE" ? Kind.InviteServer : Kind.NonInviteServer
-    const key = this.serverKey(request, via, method)
+    // the key outlives the request (Timer J/L: 32 s): a copy, not a slice that keeps its text alive
+    const key = ownCopy(this.serverKey(request, via, method))
     const tx = new ServerTx(this, kind, key, request, source, responseDestination(source, via), via)
     if (method === "CANCEL") {
       const invite = this.findServer(request, via, "INVITE")
@@ -549,8 +550,8 @@ class Engine {
       return Result.fail(new InvalidRequest({ reason: `a client transaction ${branch} already exists` }))
     }
     const kind = method === "INVITE" ? Kind.InviteClient : Kind.NonInviteClient
-    const tx = new ClientTx(this, kind, branch, request, destination, callbacks)
-    map.set(branch, tx)
+    const tx = new ClientTx(this, kind, ownCopy(branch), request, destination, callbacks)
+    map.set(tx.id, tx)
     this.run(tx, tx.node.table.entry, undefined)
     return Result.succeed(tx)
   }
@@ -633,16 +634,13 @@ class Engine {
       const keep = s.listener !== undefined
       const weak = !keep && s.kind === Kind.InviteServer ? new WeakRef(s) : undefined
       const invite = s.kind === Kind.InviteServer
-      remnant = new Remnant(s, s.via.host, s.via.port, keep ? s : undefined, weak, invite ? s.source : undefined)
+      const host = ownCopy(s.via.host)
+      remnant = new Remnant(s, host, s.via.port, keep ? s : undefined, weak, invite ? s.source : undefined)
     }
     tx.remnant = remnant
     tx.timers = []
-    // the key was cut from the request's text, which it would keep alive: re-key with a copy
     const map = this.mapOf(tx)
-    if (map.get(tx.id) === tx) {
-      map.delete(tx.id)
-      map.set(remnant.id, remnant)
-    }
+    if (map.get(tx.id) === tx) map.set(tx.id, remnant)
     this.lingering++
   }
 
