@@ -148,6 +148,20 @@ export const udpDrops = async (): Promise<number> => {
   return Number(values[names.indexOf("RcvbufErrors")] ?? 0)
 }
 
+/**
+ * Datagrams dropped for a full receive buffer by the UDP sockets bound to `port` (IPv4,
+ * `/proc/net/udp` last column): one process's drops, unlike the machine-wide count above.
+ */
+export const socketDrops = async (port: number): Promise<number> => {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, "0")}`
+  let drops = 0
+  for (const line of (await readFile("/proc/net/udp", "utf8").catch(() => "")).split("\n").slice(1)) {
+    const f = line.trim().split(/\s+/)
+    if (f[1]?.endsWith(hex)) drops += Number(f[f.length - 1] ?? 0)
+  }
+  return drops
+}
+
 /** The last row of a SIPp `-trace_stat` CSV as a record (cumulative columns end in `(C)`). */
 export const lastStat = (csv: string): Record<string, string> => {
   const lines = csv.split("\n").filter((l) => l.length > 0)

@@ -9,7 +9,7 @@
  */
 import type { ChildProcess } from "node:child_process"
 import { readdir, readFile, rm } from "node:fs/promises"
-import { lastStat, loadAverage, type Step, sippStep, treeCpuSeconds, udpDrops } from "./Peers.ts"
+import { lastStat, loadAverage, type Step, sippStep, socketDrops, treeCpuSeconds, udpDrops } from "./Peers.ts"
 
 const mb = (bytes: number) => bytes / (1024 * 1024)
 
@@ -52,6 +52,10 @@ interface Heap {
   readonly heapUsed: number
   readonly afterMajorGc: number
   readonly majorGcs: number
+  /** GC pauses since the previous sample: total and longest (ms), and the longest one's kind */
+  readonly gcMs: number
+  readonly gcMaxMs: number
+  readonly gcMaxKind: string
 }
 
 /** Asks `proxy-server.ts … memory` for its heap (SIGUSR2) and reads its answer line; nothing after 2 s. */
@@ -68,7 +72,7 @@ const heapOf = (proxy: ChildProcess): Promise<Heap | undefined> =>
       const line = /^memory (\{.*\})$/m.exec(buffer)
       if (line !== null) {
         const m = JSON.parse(line[1]!) as Heap
-        done({ heapUsed: mb(m.heapUsed), afterMajorGc: mb(m.afterMajorGc), majorGcs: m.majorGcs })
+        done({ ...m, heapUsed: mb(m.heapUsed), afterMajorGc: mb(m.afterMajorGc) })
       }
     }
     const timer = setTimeout(() => done(undefined), 2_000)
@@ -88,8 +92,10 @@ export interface Sample {
   readonly successful: number
   readonly failed: number
   readonly retransmissions: number
-  /** datagrams the kernel dropped for full receive buffers since the start (machine-wide) */
+  /** datagrams the kernel dropped for full receive buffers since the start, machine-wide */
   readonly drops: number
+  /** … and on the proxy's own socket */
+  readonly proxyDrops: number
   /** proxy CPU share over the last interval, % of one core */
   readonly cpu: number
 }
@@ -155,10 +161,11 @@ const f1 = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : "-")
 
 const formatSample = (s: Sample) =>
   `  +${String(Math.round(s.t)).padStart(5)} s  ${String(s.successful).padStart(8)} ok ${String(s.failed).padStart(5)} failed ${String(s.retransmissions).padStart(6)} retrans  ` +
-  `${String(s.drops).padStart(5)} drops  RSS ${f1(s.tree).padStart(6)} MiB${s.processes === 1 ? "" : ` (${s.processes} processes, main ${f1(s.rss)})`}` +
+  `${String(s.proxyDrops).padStart(5)} drops (${s.drops} all)  RSS ${f1(s.tree).padStart(6)} MiB${s.processes === 1 ? "" : ` (${s.processes} processes, main ${f1(s.rss)})`}` +
   (s.heap === undefined
     ? ""
-    : `  heap ${f1(s.heap.heapUsed).padStart(6)} MiB (after major GC ${f1(s.heap.afterMajorGc)}, ${s.heap.majorGcs} major GCs)`) +
+    : `  heap ${f1(s.heap.heapUsed).padStart(6)} MiB (after major GC ${f1(s.heap.afterMajorGc)}, ${s.heap.majorGcs} major GCs)` +
+      `  GC ${s.heap.gcMs.toFixed(0).padStart(4)} ms, longest ${s.heap.gcMaxMs.toFixed(0)} ms ${s.heap.gcMaxKind}`) +
   `  CPU ${s.cpu.toFixed(0).padStart(3)}%`
 
 export interface SoakResult {
@@ -178,6 +185,7 @@ export interface SoakResult {
 export const soak = async (options: {
   readonly name: string
   readonly proxy: ChildProcess
+  readonly proxyPort: number
   readonly target: string
   readonly scenario: ReadonlyArray<string>
   readonly via: ReadonlyArray<string>
@@ -197,6 +205,7 @@ export const soak = async (options: {
   const t0 = performance.now()
   let cpu0 = await treeCpuSeconds(pid)
   const drops0 = await udpDrops()
+  const proxyDrops0 = await socketDrops(options.proxyPort)
   let tPrev = t0
   const sample = async () => {
     const now = performance.now()
@@ -210,6 +219,7 @@ export const soak = async (options: {
       failed: Number(stat["FailedCall(C)"] ?? 0),
       retransmissions: Number(stat["Retransmissions(C)"] ?? 0),
       drops: (await udpDrops()) - drops0,
+      proxyDrops: (await socketDrops(options.proxyPort)) - proxyDrops0,
       cpu: (100 * (cpu - cpu0)) / Math.max(1e-3, (now - tPrev) / 1000),
     }
     cpu0 = cpu
@@ -247,12 +257,21 @@ export const verdict = (r: SoakResult, tolerance: number) => {
   const parts = [formatTrend("RSS", r.memory)]
   if (r.heap !== undefined) parts.push(formatTrend("heap after major GC", r.heap))
   const growth = r.memory.growth || r.heap?.growth === true
+  const proxyDrops = r.samples[r.samples.length - 1]?.proxyDrops ?? 0
+  const worst = r.samples.reduce<Sample | undefined>(
+    (w, x) => (x.heap !== undefined && x.heap.gcMaxMs > (w?.heap?.gcMaxMs ?? -1) ? x : w),
+    undefined,
+  )
+  if (worst?.heap !== undefined)
+    parts.push(
+      `longest GC pause ${worst.heap.gcMaxMs.toFixed(0)} ms (${worst.heap.gcMaxKind}, before +${worst.t.toFixed(0)} s)`,
+    )
   const calls =
     s.failed === 0 && s.successful === r.calls
       ? `all ${r.calls} calls ok`
       : `${s.successful} of ${r.calls} calls ok, ${s.failed} FAILED${s.why === "" ? "" : ` (${s.why})`}`
   return (
     `verdict ${r.name}: ${growth ? "MEMORY GROWS" : "no memory growth"} (tolerance ${tolerance} MiB/min over the second half), ` +
-    `${calls} in ${s.seconds.toFixed(0)} s (${s.achieved.toFixed(0)} calls/s), ${s.retransmissions} retransmissions, ${s.drops} kernel drops; ${parts.join("; ")}`
+    `${calls} in ${s.seconds.toFixed(0)} s (${s.achieved.toFixed(0)} calls/s), ${s.retransmissions} retransmissions, ${proxyDrops} drops on the proxy's socket (${s.drops} machine-wide); ${parts.join("; ")}`
   )
 }

@@ -2,8 +2,9 @@
  * The proxy Layer in a process, for `pnpm bench proxy`:
  * `node packages/bench/src/proxy-server.ts PORT stateful|stateless [memory]`.
  * UDP on 127.0.0.1:PORT; the Request-URI is the target (a foreign domain), next hops loopback only.
- * With `memory`, each SIGUSR2 prints one line `memory {…}`: `process.memoryUsage()` and the heap
- * used right after the last major GC (the live heap, without the garbage a sample may catch).
+ * With `memory`, each SIGUSR2 prints one line `memory {…}`: `process.memoryUsage()`, the heap
+ * used right after the last major GC (the live heap, without the garbage a sample may catch), and
+ * the GC pause time and longest pause since the previous line.
  */
 
 import { constants, PerformanceObserver } from "node:perf_hooks"
@@ -52,14 +53,34 @@ process.on("SIGTERM", () => process.exit(0))
 if (process.argv[4] === "memory") {
   let afterMajorGc = Number.NaN
   let majorGcs = 0
+  // pauses since the last report: a long one is what turns into retransmissions
+  let gcMs = 0
+  let gcMaxMs = 0
+  let gcMaxKind = ""
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
-      if ((e as { detail?: { kind?: number } }).detail?.kind !== constants.NODE_PERFORMANCE_GC_MAJOR) continue
+      const kind = (e as { detail?: { kind?: number } }).detail?.kind
+      gcMs += e.duration
+      if (e.duration > gcMaxMs) {
+        gcMaxMs = e.duration
+        gcMaxKind =
+          kind === constants.NODE_PERFORMANCE_GC_MAJOR
+            ? "major"
+            : kind === constants.NODE_PERFORMANCE_GC_MINOR
+              ? "minor"
+              : "other"
+      }
+      if (kind !== constants.NODE_PERFORMANCE_GC_MAJOR) continue
       majorGcs++
       afterMajorGc = process.memoryUsage().heapUsed
     }
   }).observe({ entryTypes: ["gc"] })
-  process.on("SIGUSR2", () =>
-    console.log(`memory ${JSON.stringify({ ...process.memoryUsage(), afterMajorGc, majorGcs })}`),
-  )
+  process.on("SIGUSR2", () => {
+    console.log(
+      `memory ${JSON.stringify({ ...process.memoryUsage(), afterMajorGc, majorGcs, gcMs, gcMaxMs, gcMaxKind })}`,
+    )
+    gcMs = 0
+    gcMaxMs = 0
+    gcMaxKind = ""
+  })
 }

@@ -31,6 +31,7 @@ import {
   loadAverage,
   type Step,
   sippStep,
+  socketDrops,
   start,
   stop,
   treeCpuSeconds,
@@ -93,6 +94,8 @@ interface Latency {
   readonly ok: Summary | undefined
   readonly unmatched: number
   readonly capture: CaptureCounts | undefined
+  /** datagrams the proxy's socket dropped for a full receive buffer during the step */
+  readonly proxyDrops: number
   /** SIPp INVITE → 200, ms */
   readonly sippP50: number
   readonly sippP99: number
@@ -111,8 +114,10 @@ const latencyStep = (
     const via = proxyPort === undefined ? [] : ["-rsa", `127.0.0.1:${proxyPort}`]
     const pcap = `/tmp/sipfx-bench-proxy-${name}-${rate}-${process.pid}.pcap`
     const rec = proxyPort === undefined ? undefined : await record(proxyPort, pcap, seconds + 60)
+    const drops0 = proxyPort === undefined ? 0 : await socketDrops(proxyPort)
     const step = await sippStep(target, sf, rate, seconds, [...via, "-trace_rtt", "-rtt_freq", "1"])
     await new Promise((r) => setTimeout(r, 200)) // the last datagrams reach the capture
+    const proxyDrops = proxyPort === undefined ? 0 : (await socketDrops(proxyPort)) - drops0
     const capture = await rec?.stop()
     const times = await rtts(step.pid)
     let invite: Summary | undefined
@@ -133,6 +138,7 @@ const latencyStep = (
       ok,
       unmatched,
       capture,
+      proxyDrops,
       sippP50: quantile(times, 0.5),
       sippP99: quantile(times, 0.99),
       load: await loadAverage(),
@@ -154,12 +160,13 @@ const formatLatency = (r: Latency) => {
   return (
     `${r.name.padEnd(10)} ${String(s.rate).padStart(5)} ${String(s.successful).padStart(6)}${s.failed > 0 ? ` (${s.failed} failed)` : ""}` +
     `  ${triple(r.invite).padStart(24)}  ${triple(r.ok).padStart(24)}  ${over.padStart(11)}  ${`${r.sippP50.toFixed(0)} / ${r.sippP99.toFixed(0)}`.padStart(9)}` +
-    `  ${String(s.retransmissions).padStart(7)}  ${r.capture === undefined ? "-" : `${r.capture.dropped}${r.unmatched > 0 ? `, ${r.unmatched} unmatched` : ""}`}  load ${r.load}`
+    `  ${String(s.retransmissions).padStart(7)}  ${(r.capture === undefined ? "-" : `${r.proxyDrops}/${r.capture.dropped}`).padStart(9)}` +
+    `${r.unmatched > 0 ? ` ${r.unmatched} never forwarded` : ""}  load ${r.load}`
   )
 }
 
 const latencyHeader =
-  "contender   rate  calls  INVITE added µs p50/p99/max  200 added µs p50/p99/max  >2ms/>1ms  SIPp ms   retrans  capture drops"
+  "contender   rate  calls  INVITE added µs p50/p99/max  200 added µs p50/p99/max  >2ms/>1ms  SIPp ms  retrans  drops s/c"
 
 interface Result {
   readonly name: Name
@@ -238,6 +245,7 @@ const runSoak = async (args: ReadonlyArray<string>, only: ReadonlyArray<Name>) =
         soak({
           name,
           proxy,
+          proxyPort,
           target,
           scenario: sf,
           via: ["-rsa", `127.0.0.1:${proxyPort}`],
@@ -290,7 +298,7 @@ export const run = async (args: ReadonlyArray<string>) => {
     console.log(
       `\nAdded latency at the proxy (${o.latencySeconds} s per rate after a ${o.latencyWarmup} s warm-up; loopback capture of its port, ` +
         "INVITE uac→proxy→uas and 200 uas→proxy→uac, µs, max with its time into the capture; " +
-        ">2ms/>1ms counts INVITE+200; SIPp INVITE→200 p50/p99 in whole ms):",
+        ">2ms/>1ms counts INVITE+200; SIPp INVITE→200 p50/p99 in whole ms; drops on the proxy's socket / by the capture):",
     )
     console.log(latencyHeader)
     for (const r of results) for (const l of r.latency) console.log(formatLatency(l))

@@ -112,6 +112,7 @@ describe("soak trend", () => {
     failed: 0,
     retransmissions: 0,
     drops: 0,
+    proxyDrops: 0,
     cpu: 0,
   })
 
