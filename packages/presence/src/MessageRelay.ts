@@ -38,6 +38,7 @@ const withRequest = (
   get state() {
     return tx.state
   },
+  cancelMatched: tx.cancelMatched,
   cancels: tx.cancels,
   get lastResponse() {
     return tx.lastResponse

@@ -103,7 +103,7 @@ interface BranchCtx {
   destination: Destination | undefined
   cancelPending: boolean
   cancelSent: boolean
-  timerC: Timers.Timer | undefined
+  timerC: Timers.Timer<TimerTarget> | undefined
   /** §16.6 step 7 failover: the copy before Via and Record-Route, its destinations, the one in use */
   base: SipRequest | undefined
   destinations: ReadonlyArray<Destination> | undefined
@@ -120,11 +120,14 @@ interface ResponseContext {
   readonly groups: Array<ReadonlyArray<Target>>
   readonly responses: Array<SipResponse>
   group: number
-  groupTimer: Timers.Timer | undefined
+  groupTimer: Timers.Timer<TimerTarget> | undefined
   finalSent: boolean
   /** CANCEL received, 6xx or 2xx: no new branches (§16.7 step 5, §16.10) */
   stopped: boolean
 }
+
+/** Timer C runs per branch, the group timer per response context */
+type TimerTarget = BranchCtx | ResponseContext
 
 let tagCounter = 0
 const tagPrefix = Math.floor(Math.random() * 0xffffffff).toString(36)
@@ -194,7 +197,10 @@ export const make = (
     const sequential = options.forking === "sequential"
     const contexts = new Map<TransactionLayer.ServerTransaction, ResponseContext>()
     const earlyCancels = new WeakSet<TransactionLayer.ServerTransaction>()
-    const timers = yield* Timers.make
+    const timers = yield* Timers.make<TimerTarget>((target, name) => {
+      if (name === "timerC") onTimerC(target as BranchCtx)
+      else onGroupTimer(target as ResponseContext)
+    })
     const routeSync = router.routeSync
     const sendNow = transport.sendNow
     let statelessCount = 0
@@ -218,7 +224,7 @@ export const make = (
 
     // -- timers: one shared queue on Effect's Clock (TestClock drives it) --
 
-    const arm = (ms: number, name: string, fire: () => void): Timers.Timer => timers.schedule(ms, name, fire)
+    const arm = timers.schedule
     const disarm = timers.cancel
 
     // -- branches --
@@ -307,14 +313,18 @@ export const make = (
       send(ctx, b, b.base, b.destinations, b.index + 1)
     }
 
-    const restartTimerC = (ctx: ResponseContext, b: BranchCtx) => {
+    const restartTimerC = (b: BranchCtx) => {
       disarm(b.timerC)
-      b.timerC = arm(timerC, "timerC", () => {
-        b.timerC = undefined
-        // §16.8: CANCEL a branch that has answered provisionally, else act as if it sent 408
-        if (b.state === "proceeding") sendCancel(b)
-        else complete(ctx, b, synthetic(ctx, 408))
-      })
+      b.timerC = arm(timerC, "timerC", b)
+    }
+
+    const onTimerC = (b: BranchCtx) => {
+      b.timerC = undefined
+      const ctx = b.ctx
+      if (ctx === undefined) return
+      // §16.8: CANCEL a branch that has answered provisionally, else act as if it sent 408
+      if (b.state === "proceeding") sendCancel(b)
+      else complete(ctx, b, synthetic(ctx, 408))
     }
 
     const onResponse = (ctx: ResponseContext, b: BranchCtx, response: SipResponse) => {
@@ -326,7 +336,7 @@ export const make = (
           b.state = "proceeding"
           if (b.cancelPending) sendCancel(b)
         }
-        if (ctx.invite && status > 100) restartTimerC(ctx, b) // §16.7 step 2
+        if (ctx.invite && status > 100) restartTimerC(b) // §16.7 step 2
         if (status > 100 && !ctx.finalSent) ctx.server.respond(up) // §16.7 step 5
         return
       }
@@ -394,7 +404,7 @@ export const make = (
         send(ctx, b, base, destinations, i + 1)
         return
       }
-      if (ctx.invite) restartTimerC(ctx, b)
+      if (ctx.invite) restartTimerC(b)
     }
 
     const resolve = (uri: Uri.Uri, target: string) => {
@@ -440,6 +450,16 @@ export const make = (
       else run(Effect.match(resolve(uri, `${name} ${uri._tag}`), { onFailure: found, onSuccess: found }))
     }
 
+    /** this group had its time (§16.6 serial processing): cancel it and try the next */
+    const onGroupTimer = (ctx: ResponseContext) => {
+      ctx.groupTimer = undefined
+      const index = ctx.group
+      if (ctx.finalSent || ctx.stopped) return
+      for (const b of ctx.branches) if (b.group === index) cancelBranch(b)
+      // a CANCEL answered at once may have completed the group, and checkDone started the next
+      if (ctx.group === index && !ctx.finalSent && !ctx.stopped) startGroup(ctx, index + 1)
+    }
+
     const startGroup = (ctx: ResponseContext, index: number) => {
       ctx.group = index
       const group = ctx.groups[index] ?? []
@@ -462,15 +482,7 @@ export const make = (
       ctx.branches.push(...branches)
       disarm(ctx.groupTimer)
       ctx.groupTimer = undefined
-      if (index + 1 < ctx.groups.length)
-        ctx.groupTimer = arm(branchTimeout, "group", () => {
-          ctx.groupTimer = undefined
-          if (ctx.finalSent || ctx.stopped || ctx.group !== index) return
-          // this group had its time: cancel it and try the next (§16.6 serial processing)
-          for (const b of branches) cancelBranch(b)
-          // a CANCEL answered at once may have completed the group, and checkDone started the next
-          if (ctx.group === index && !ctx.finalSent && !ctx.stopped) startGroup(ctx, index + 1)
-        })
+      if (index + 1 < ctx.groups.length) ctx.groupTimer = arm(branchTimeout, "group", ctx)
       for (const b of branches) startBranch(ctx, b)
       if (branches.length === 0) checkDone(ctx)
     }
@@ -561,12 +573,14 @@ export const make = (
 
     /** §16.10: 200 to the CANCEL, then CANCEL every pending branch of the INVITE's context. */
     const cancel = (tx: TransactionLayer.ServerTransaction) => {
-      const invite = tx.cancels
-      if (invite === undefined) {
+      if (!tx.cancelMatched) {
         reply(tx, 481)
         return
       }
       reply(tx, 200)
+      // past its final response the INVITE has nothing left to cancel (§9.2)
+      const invite = tx.cancels
+      if (invite === undefined) return
       const ctx = contexts.get(invite)
       if (ctx === undefined) {
         earlyCancels.add(invite)

@@ -2,75 +2,81 @@
  * The proxy's timers (Timer C, RFC 3261 §16.6 step 11 / §16.8, and the sequential-forking group
  * timer) on one shared `TimerQueue` (`@sipfx/transaction`: a FIFO list per duration) with one fiber that sleeps
  * on Effect's Clock until the earliest deadline: no fiber per timer, and TestClock drives them.
+ *
+ * A timer holds its target (a branch, a response context) as data and one `fire` function serves
+ * them all: no closure per timer. A cancelled Timer C stays queued as a tombstone for up to
+ * 181 s, and a closure over the call's context made the garbage collector keep the call's
+ * messages alive well past the call (measured: 9.1 → 2.5 KB promoted per proxied call).
  */
 import { TimerQueue } from "@sipfx/transaction"
 import { Clock, Effect, type Scope } from "effect"
 
-export type Timer = TimerQueue.Timer<() => void>
+export type Timer<T> = TimerQueue.Timer<T>
 
-export interface Timers {
-  /** calls `fire` after `ms` on Effect's Clock */
-  readonly schedule: (ms: number, name: string, fire: () => void) => Timer
+export interface Timers<T> {
+  /** calls `fire(target, name)` after `ms` on Effect's Clock */
+  readonly schedule: (ms: number, name: string, target: T) => Timer<T>
   /** no-op when it already fired or was cancelled */
-  readonly cancel: (timer: Timer | undefined) => void
+  readonly cancel: (timer: Timer<T> | undefined) => void
   /** live timers */
   readonly armed: () => number
 }
 
-export const make: Effect.Effect<Timers, never, Scope.Scope> = Effect.gen(function* () {
-  const clock = yield* Clock.Clock
-  const queue = new TimerQueue.TimerQueue<() => void>()
-  let sleepingUntil = Number.POSITIVE_INFINITY
-  let wake: (() => void) | undefined
+export const make = <T>(fire: (target: T, name: string) => void): Effect.Effect<Timers<T>, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const clock = yield* Clock.Clock
+    const queue = new TimerQueue.TimerQueue<T>()
+    let sleepingUntil = Number.POSITIVE_INFINITY
+    let wake: (() => void) | undefined
 
-  const fireDue = (): number | undefined => {
-    const now = clock.currentTimeMillisUnsafe()
-    for (;;) {
-      const timer = queue.takeDue(now)
-      if (timer === undefined) return queue.next()
-      const fire = timer.owner!
-      timer.owner = undefined
-      fire()
-    }
-  }
-
-  const loop = Effect.gen(function* () {
-    for (;;) {
-      const next = fireDue()
+    const fireDue = (): number | undefined => {
       const now = clock.currentTimeMillisUnsafe()
-      if (next !== undefined && next <= now) continue
-      sleepingUntil = next ?? Number.POSITIVE_INFINITY
-      // armed before anything else runs, so an earlier deadline scheduled meanwhile wakes us
-      let signalled = false
-      let resume: (() => void) | undefined
-      wake = () => {
-        signalled = true
-        resume?.()
+      for (;;) {
+        const timer = queue.takeDue(now)
+        if (timer === undefined) return queue.next()
+        const target = timer.owner!
+        timer.owner = undefined
+        fire(target, timer.name)
       }
-      const woken = Effect.callback<void>((k) => {
-        if (signalled) k(Effect.void)
-        else resume = () => k(Effect.void)
-      })
-      yield* next === undefined ? woken : Effect.raceFirst(Effect.sleep(next - now), woken)
-      wake = undefined
-      sleepingUntil = Number.POSITIVE_INFINITY
+    }
+
+    const loop = Effect.gen(function* () {
+      for (;;) {
+        const next = fireDue()
+        const now = clock.currentTimeMillisUnsafe()
+        if (next !== undefined && next <= now) continue
+        sleepingUntil = next ?? Number.POSITIVE_INFINITY
+        // armed before anything else runs, so an earlier deadline scheduled meanwhile wakes us
+        let signalled = false
+        let resume: (() => void) | undefined
+        wake = () => {
+          signalled = true
+          resume?.()
+        }
+        const woken = Effect.callback<void>((k) => {
+          if (signalled) k(Effect.void)
+          else resume = () => k(Effect.void)
+        })
+        yield* next === undefined ? woken : Effect.raceFirst(Effect.sleep(next - now), woken)
+        wake = undefined
+        sleepingUntil = Number.POSITIVE_INFINITY
+      }
+    })
+    yield* Effect.forkScoped(loop)
+
+    return {
+      schedule: (ms, name, target) => {
+        const timer = queue.schedule(clock.currentTimeMillisUnsafe(), ms, name, name, target)
+        if (timer.deadline < sleepingUntil && wake !== undefined) {
+          const w = wake
+          wake = undefined
+          w()
+        }
+        return timer
+      },
+      cancel: (timer) => {
+        if (timer !== undefined) queue.cancel(timer)
+      },
+      armed: () => queue.armed,
     }
   })
-  yield* Effect.forkScoped(loop)
-
-  return {
-    schedule: (ms, name, fire) => {
-      const timer = queue.schedule(clock.currentTimeMillisUnsafe(), ms, name, name, fire)
-      if (timer.deadline < sleepingUntil && wake !== undefined) {
-        const w = wake
-        wake = undefined
-        w()
-      }
-      return timer
-    },
-    cancel: (timer) => {
-      if (timer !== undefined) queue.cancel(timer)
-    },
-    armed: () => queue.armed,
-  }
-})

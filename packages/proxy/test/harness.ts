@@ -83,7 +83,7 @@ export const ringThen =
   (status: number | undefined, ms = 0): Behaviour =>
   (tx, _tl) => {
     if (tx.request.method === "CANCEL") {
-      answer(tx, tx.cancels ? 200 : 481)
+      answer(tx, tx.cancelMatched ? 200 : 481)
       if (tx.cancels) answer(tx.cancels, 487)
       return
     }

@@ -6,30 +6,30 @@ import * as Timers from "../src/Timers.ts"
 describe("proxy timers on one queue (§16.6 step 11, §16.8)", () => {
   it.effect("§16.8: an earlier deadline armed while the fiber sleeps for a later one fires on time", () =>
     Effect.gen(function* () {
-      const timers = yield* Timers.make
       const fired: Array<string> = []
-      timers.schedule(181_000, "timerC", () => fired.push("c"))
+      const timers = yield* Timers.make<string>((target, name) => fired.push(`${name} ${target}`))
+      timers.schedule(181_000, "timerC", "c")
       yield* TestClock.adjust(0)
-      timers.schedule(15_000, "group", () => fired.push("group"))
+      timers.schedule(15_000, "group", "g")
       yield* TestClock.adjust(14_999)
       expect(fired).toEqual([])
       yield* TestClock.adjust(1)
-      expect(fired).toEqual(["group"])
+      expect(fired).toEqual(["group g"])
       expect(timers.armed()).toBe(1)
       yield* TestClock.adjust(166_000)
-      expect(fired).toEqual(["group", "c"])
+      expect(fired).toEqual(["group g", "timerC c"])
       expect(timers.armed()).toBe(0)
     }),
   )
 
   it.effect("§16.8: a Timer C reset (cancel + re-arm on a provisional) fires only at the new deadline", () =>
     Effect.gen(function* () {
-      const timers = yield* Timers.make
       const fired: Array<number> = []
-      let t = timers.schedule(181_000, "timerC", () => fired.push(1))
+      const timers = yield* Timers.make<number>((target) => fired.push(target))
+      let t = timers.schedule(181_000, "timerC", 1)
       yield* TestClock.adjust(100_000)
       timers.cancel(t)
-      t = timers.schedule(181_000, "timerC", () => fired.push(2))
+      t = timers.schedule(181_000, "timerC", 2)
       yield* TestClock.adjust(81_000)
       expect(fired).toEqual([])
       yield* TestClock.adjust(100_000)

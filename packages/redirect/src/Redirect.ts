@@ -100,7 +100,7 @@ export const serve: Layer.Layer<never, never, Redirect | TransactionLayer.Transa
     const redirect = yield* Redirect
     const transactions = yield* TransactionLayer.TransactionLayer
     yield* transactions.serve((tx) => {
-      if (tx.request.method === "CANCEL") tx.respond(answer(tx.request, tx.cancels === undefined ? 481 : 200))
+      if (tx.request.method === "CANCEL") tx.respond(answer(tx.request, tx.cancelMatched ? 200 : 481))
       else redirect.handle(tx)
     })
   }),

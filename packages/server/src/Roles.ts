@@ -61,7 +61,7 @@ export const make = (
         tx.respond(answer(tx.request, 200, optionsHeaders))
         return
       case "CANCEL": // §9.2: 200 when it matches a transaction; the roles answer their INVITEs at once
-        tx.respond(answer(tx.request, tx.cancels === undefined ? 481 : 200))
+        tx.respond(answer(tx.request, tx.cancelMatched ? 200 : 481))
         return
       default: // §8.2.1
         tx.respond(answer(tx.request, 405, [allowHeader]))

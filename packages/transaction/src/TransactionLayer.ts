@@ -72,7 +72,15 @@ export interface ServerTransaction {
   /** where responses go, per §18.2.2 / RFC 3581 */
   readonly destination: Destination
   readonly state: string
-  /** for a CANCEL: the INVITE server transaction it targets, if any (§9.2); the TU answers 481 otherwise */
+  /**
+   * for a CANCEL: whether it matched an INVITE server transaction (§9.2: the TU answers the
+   * CANCEL 200, else 481), including one past its final response that the TU let go of
+   */
+  readonly cancelMatched: boolean
+  /**
+   * for a CANCEL: the INVITE server transaction it targets, while the TU can still act on it —
+   * before its final response, or after it when the TU `listen`s to it; else undefined
+   */
   readonly cancels: ServerTransaction | undefined
   /** the last response sent */
   readonly lastResponse: SipResponse | undefined
@@ -133,7 +141,7 @@ export class TransactionLayer extends Context.Service<
     readonly serve: (handler: (tx: ServerTransaction) => void) => Effect.Effect<void, never, Scope.Scope>
     /** Registers the handler of stray messages (ends with the Scope). */
     readonly onStray: (handler: (stray: Stray) => void) => Effect.Effect<void, never, Scope.Scope>
-    /** The INVITE server transaction a CANCEL targets (§9.2), if it still exists. */
+    /** The INVITE server transaction a CANCEL targets (§9.2), while the TU can act on it (see `cancels`). */
     readonly findInvite: (cancel: SipRequest) => ServerTransaction | undefined
     /** Sends outside any transaction (ACK for 2xx, 2xx retransmissions by a UAS core). */
     readonly sendStateless: (
@@ -313,6 +321,7 @@ class ClientTx extends Tx implements ClientTransaction {
 
 class ServerTx extends Tx implements ServerTransaction {
   listener: ServerListener | undefined = undefined
+  cancelMatched = false
   cancels: ServerTransaction | undefined = undefined
   readonly source: Source
   /** the top Via of the request: its sent-by takes part in matching (§17.2.3) */
@@ -344,10 +353,7 @@ class ServerTx extends Tx implements ServerTransaction {
     this.listener = listener
     // a listener registered after the final response still hears of the end
     const remnant = this.remnant
-    if (remnant !== undefined) {
-      remnant.handle = this
-      remnant.weak = undefined
-    }
+    if (remnant !== undefined) remnant.handle = this
   }
 }
 
@@ -361,40 +367,33 @@ class Remnant extends Core {
   /** sent-by of the request's top Via (§17.2.3), servers only */
   readonly host: string
   readonly port: number | undefined
-  /** the TU's object, held while it has callbacks to hear (onTerminated, onTimeout, …) */
+  /**
+   * the TU's object, held while it has callbacks to hear (onTerminated, onTimeout, …). Not held
+   * otherwise, not even weakly: a WeakRef's target survives every minor GC, so each call's
+   * messages went to the old generation (a CANCEL still matches: `cancelMatched`).
+   */
   handle: Tx | undefined
-  /** INVITE servers without a listener: reachable by CANCEL (§9.2) and ACK while the TU keeps it */
-  weak: WeakRef<ServerTx> | undefined
   /** INVITE servers: where ACKs in Accepted came from, for the TU (RFC 6026 §8.7) */
   readonly source: Source | undefined
 
-  constructor(
-    tx: Tx,
-    host: string,
-    port: number | undefined,
-    handle: Tx | undefined,
-    weak: WeakRef<ServerTx> | undefined,
-    source: Source | undefined,
-  ) {
+  constructor(tx: Tx, host: string, port: number | undefined, handle: Tx | undefined, source: Source | undefined) {
     super(tx.layer, tx.kind, tx.id, tx.method, tx.destination, tx.node)
     this.source = source
     this.host = host
     this.port = port
     this.handle = handle
-    this.weak = weak
     this.wire = tx.wire
     this.timers = tx.timers.slice() // exact length: the grown array's spare capacity stays behind
     for (const t of this.timers) t.owner = this
   }
 
   server(): ServerTx | undefined {
-    return (this.handle as ServerTx | undefined) ?? this.weak?.deref()
+    return this.handle as ServerTx | undefined
   }
 }
 
 /** the TU's view of a table entry */
-const handleOf = (core: Core): Tx | undefined =>
-  core instanceof Remnant ? (core.handle ?? core.weak?.deref()) : (core as Tx)
+const handleOf = (core: Core): Tx | undefined => (core instanceof Remnant ? core.handle : (core as Tx))
 
 /** The synchronous core: transaction table, dispatch and timers. */
 class Engine {
@@ -519,6 +518,7 @@ class Engine {
     const tx = new ServerTx(this, kind, key, request, source, responseDestination(source, via), via)
     if (method === "CANCEL") {
       const invite = this.findServer(request, via, "INVITE")
+      tx.cancelMatched = invite !== undefined
       tx.cancels = invite === undefined ? undefined : (handleOf(invite) as ServerTx | undefined)
       this.serverCancels.set(key, tx)
     } else this.servers.set(key, tx)
@@ -628,14 +628,13 @@ class Engine {
       const keep =
         c.onTerminated !== undefined ||
         (invite && (accepted ? c.acceptedResponses !== "stray" : c.onTransportError !== undefined))
-      remnant = new Remnant(tx, "", undefined, keep ? tx : undefined, undefined, undefined)
+      remnant = new Remnant(tx, "", undefined, keep ? tx : undefined, undefined)
     } else {
       const s = tx as ServerTx
       const keep = s.listener !== undefined
-      const weak = !keep && s.kind === Kind.InviteServer ? new WeakRef(s) : undefined
       const invite = s.kind === Kind.InviteServer
       const host = ownCopy(s.via.host)
-      remnant = new Remnant(s, host, s.via.port, keep ? s : undefined, weak, invite ? s.source : undefined)
+      remnant = new Remnant(s, host, s.via.port, keep ? s : undefined, invite ? s.source : undefined)
     }
     tx.remnant = remnant
     tx.timers = []
@@ -805,7 +804,6 @@ class Engine {
     if (tx instanceof Remnant) {
       this.lingering--
       tx.handle = undefined
-      tx.weak = undefined
     }
     if (handle instanceof ClientTx) handle.callbacks.onTerminated?.(handle)
     else if (handle !== undefined) {

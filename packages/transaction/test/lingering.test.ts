@@ -57,6 +57,7 @@ describe("transactions past their final response keep only key, destination and 
         const txs: Array<TransactionLayer.ServerTransaction> = []
         yield* layer.serve((tx) => {
           txs.push(tx)
+          tx.listen({}) // the TU keeps the transaction past its final response
           tx.respond(F.response(tx.request, 486, "s"))
         })
         const b = F.branch()
@@ -79,6 +80,33 @@ describe("transactions past their final response keep only key, destination and 
         expect(arrivals.length).toBe(3)
         expect(txs[0]!.state).toBe("Terminated")
         expect(layer.stats()).toMatchObject({ serverTransactions: 0, lingering: 0, timers: 0 })
+      }),
+  )
+
+  it.effect(
+    "§9.2 a CANCEL matches a lingering INVITE server transaction the TU let go of: 200, nothing to cancel",
+    () =>
+      Effect.gen(function* () {
+        const { layer, peer, arrivals, toUa } = yield* setup
+        const txs: Array<TransactionLayer.ServerTransaction> = []
+        yield* layer.serve((tx) => {
+          txs.push(tx)
+          if (tx.request.method === "INVITE") tx.respond(F.response(tx.request, 486, "s"))
+          else tx.respond(F.response(tx.request, tx.cancelMatched ? 200 : 481))
+        })
+        const b = F.branch()
+        const invite = F.request({ method: "INVITE", branch: b })
+        yield* peer.send(invite, toUa)
+        yield* settle
+        expect(layer.stats().lingering).toBe(1)
+        yield* peer.send(F.request({ method: "CANCEL", branch: b, callId: invite.headers[4]!.value }), toUa)
+        yield* peer.send(F.request({ method: "CANCEL" }), toUa)
+        yield* settle
+        // no listener: the layer kept only the key, so the CANCEL matches without the TU's object
+        expect(txs[1]!.cancelMatched).toBe(true)
+        expect(txs[1]!.cancels).toBeUndefined()
+        expect(txs[2]!.cancelMatched).toBe(false)
+        expect(arrivals.map((m) => (m as SipResponse).status)).toEqual([486, 200, 481])
       }),
   )
 

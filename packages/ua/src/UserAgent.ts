@@ -960,12 +960,13 @@ export const make = (
       const request = tx.request
       if (request.method === "CANCEL") {
         // §9.2: 200 to the CANCEL, 487 to the INVITE it names
-        const target = tx.cancels
-        if (target === undefined) {
+        if (!tx.cancelMatched) {
           respond(tx, Message.response(request, 481))
           return
         }
         respond(tx, Message.response(request, 200))
+        const target = tx.cancels
+        if (target === undefined) return // answered already: the CANCEL has no effect
         cancels.get(target.id)?.()
         cancels.delete(target.id)
         return
