@@ -1,6 +1,6 @@
 /**
  * `pnpm bench proxy [--seconds 10] [--rates 250,500,…|none] [--attempts 2] [--only direct,stateful,stateless,kamailio]
- *   [--latency-rate 500 | --latency-rates 300,2800|none] [--latency-seconds 10] [--latency-warmup 3] [--keep-pcap]`
+ *   [--latency-rate 500 | --latency-rates 300,2800|none] [--latency-seconds 10] [--latency-warmup 3] [--keep-pcap] [--cpu-prof DIR]`
  * `pnpm bench proxy --soak SECONDS --soak-rate CPS [--only stateful,kamailio] [--soak-every 10] [--soak-tolerance 0.5]`
  *
  * Calls/s with zero failed calls, SIPp `uac` → proxy → SIPp `uas` over loopback UDP (INVITE,
@@ -46,11 +46,20 @@ const sf = ["-sf", scenario, "-s", "bench"]
 
 type Name = "direct" | "stateful" | "stateless" | "kamailio"
 
-/** The proxy under test on `port`, or nothing for direct; `memory` makes the sipfx proxy answer SIGUSR2 with its heap. */
-const startProxy = async (name: Name, port: number, memory = false): Promise<ChildProcess | undefined> => {
+/**
+ * The proxy under test on `port`, or nothing for direct; `memory` makes the sipfx proxy answer
+ * SIGUSR2 with its heap; `cpuProf` writes a V8 CPU profile of the sipfx proxy into that folder.
+ */
+const startProxy = async (
+  name: Name,
+  port: number,
+  memory = false,
+  cpuProf?: string,
+): Promise<ChildProcess | undefined> => {
   if (name === "direct") return undefined
   if (name === "kamailio") return kamailio(kamailioCfg, port)
   const child = start(process.execPath, [
+    ...(cpuProf === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", cpuProf]),
     `${root}packages/bench/src/proxy-server.ts`,
     String(port),
     name,
@@ -183,11 +192,12 @@ interface Options {
   readonly latencySeconds: number
   readonly latencyWarmup: number
   readonly keepPcap: boolean
+  readonly cpuProf: string | undefined
 }
 
 const measure = async (name: Name, o: Options): Promise<Result> => {
   const proxyPort = await freePort()
-  const proxy = await startProxy(name, proxyPort)
+  const proxy = await startProxy(name, proxyPort, false, o.cpuProf)
   const via = name === "direct" ? [] : ["-rsa", `127.0.0.1:${proxyPort}`]
   let cpuPerCall: number | undefined
   try {
@@ -282,6 +292,7 @@ export const run = async (args: ReadonlyArray<string>) => {
     latencySeconds: Number(arg(args, "latency-seconds", "10")),
     latencyWarmup: Number(arg(args, "latency-warmup", "3")),
     keepPcap: args.includes("--keep-pcap"),
+    cpuProf: args.includes("--cpu-prof") ? arg(args, "cpu-prof", "/tmp") : undefined,
   }
   if (o.latencyRates.length > 0) console.log(latencyHeader)
   const results: Array<Result> = []
@@ -293,6 +304,22 @@ export const run = async (args: ReadonlyArray<string>) => {
       console.log(
         `${r.name.padEnd(10)} ${String(Math.round(r.best?.achieved ?? 0)).padStart(8)}  ${(r.cpuPerCall === undefined ? "-" : `${r.cpuPerCall.toFixed(0)} µs`).padStart(14)}`,
       )
+    const top = o.rates[o.rates.length - 1]
+    for (const base of ["kamailio", "direct"] as const) {
+      const b = results.find((r) => r.name === base)
+      const cps = b?.best?.achieved ?? 0
+      if (b === undefined || cps === 0) continue
+      // a contender that passed the top step is not saturated: its share is an upper bound
+      const bound = b.best?.rate === top ? "≤ " : ""
+      for (const r of results)
+        if (r !== b && r.name !== "direct")
+          console.log(
+            `ratio ${r.name.padEnd(9)}: ${bound}${((100 * (r.best?.achieved ?? 0)) / cps).toFixed(0)}% of ${base === "kamailio" ? "Kamailio's" : "SIPp direct's"} calls/s` +
+              (r.cpuPerCall !== undefined && b.cpuPerCall !== undefined
+                ? ` (CPU per call ${(r.cpuPerCall / b.cpuPerCall).toFixed(1)}× Kamailio's)`
+                : ""),
+          )
+    }
   }
   if (o.latencyRates.length > 0) {
     console.log(
