@@ -244,6 +244,14 @@ const sameSentBy = (tx: Core, via: Via): boolean => {
  */
 const ownCopy = (s: string): string => `${s} `.slice(0, -1)
 
+/**
+ * The destination with an address of its own: a client's comes from a URI host cut from the
+ * request's text (V8 slices strings of 13 characters or more, e.g. most IPv6 addresses and names),
+ * which a lingering transaction would keep whole for 32 s.
+ */
+const ownDestination = (d: Destination): Destination =>
+  d.address.length < 13 ? d : { ...d, address: ownCopy(d.address) }
+
 const encodeError = (destination: Destination, cause: unknown): TransportError =>
   new TransportError({ reason: "Encode", destination, message: `cannot serialise: ${String(cause)}`, cause })
 
@@ -377,7 +385,7 @@ class Remnant extends Core {
   readonly source: Source | undefined
 
   constructor(tx: Tx, host: string, port: number | undefined, handle: Tx | undefined, source: Source | undefined) {
-    super(tx.layer, tx.kind, tx.id, tx.method, tx.destination, tx.node)
+    super(tx.layer, tx.kind, tx.id, tx.method, ownDestination(tx.destination), tx.node)
     this.source = source
     this.host = host
     this.port = port

@@ -228,6 +228,9 @@ export const make = (
             }
             const local = { address: bound.address, port: bound.port }
             const replyUdp = (bytes: Uint8Array, to: Source) => socket.send(bytes, to.port, to.address)
+            // one string per peer address instead of one per datagram: lingering transactions keep
+            // their source and destination for 32 s (Timers J, L, M)
+            let lastAddress = ""
             socket.on("message", (buf, rinfo) => {
               if (buf.length > limits.maxDatagramSize) {
                 stats.oversized++
@@ -235,9 +238,10 @@ export const make = (
               }
               // CRLF keep-alives on UDP carry no message (RFC 5626 uses STUN there)
               if (buf.length <= 4 && (buf[0] === 13 || buf[0] === 10)) return
+              if (rinfo.address !== lastAddress) lastAddress = rinfo.address
               const source: Source = {
                 protocol: "UDP",
-                address: rinfo.address,
+                address: lastAddress,
                 port: rinfo.port,
                 connectionId: undefined,
                 local,
