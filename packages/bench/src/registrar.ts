@@ -11,8 +11,8 @@
  * per binding of the in-memory location service at 1M bindings.
  */
 import type { ChildProcess } from "node:child_process"
-import { createServer } from "node:net"
 import { fileURLToPath } from "node:url"
+import { RedisServer } from "@sipfx/peers"
 import {
   arg,
   freePort,
@@ -35,33 +35,6 @@ const scenario = ["-sf", `${fixtures}bench-register.xml`, "-inf", `${fixtures}us
 
 type Name = "sipfx" | "kamailio" | "redis"
 const names: ReadonlyArray<Name> = ["sipfx", "kamailio", "redis"]
-
-const tcpPort = () =>
-  new Promise<number>((resolve, reject) => {
-    const s = createServer()
-    s.once("error", reject)
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address()
-      s.close(() => resolve(typeof a === "object" && a !== null ? a.port : 0))
-    })
-  })
-
-/** A redis-server without persistence on a free loopback port (stopped by the caller). */
-const startRedis = async () => {
-  const port = await tcpPort()
-  const child = start("redis-server", [
-    "--port",
-    String(port),
-    "--bind",
-    "127.0.0.1",
-    "--save",
-    "",
-    "--appendonly",
-    "no",
-  ])
-  await waitFor(child, /Ready to accept connections/, 10_000)
-  return { child, url: `redis://127.0.0.1:${port}` }
-}
 
 const serve = async (port: number, location: string) => {
   const child = start(process.execPath, [
@@ -91,10 +64,10 @@ const measure = async (
   attempts: number,
 ): Promise<Result> => {
   const port = await freePort()
-  let redis: { child: ChildProcess; url: string } | undefined
+  let redis: RedisServer.RedisServer | undefined
   let server: ChildProcess | undefined
   try {
-    if (name === "redis") redis = await startRedis()
+    if (name === "redis") redis = await RedisServer.start()
     server =
       name === "kamailio"
         ? await kamailio(kamailioCfg, port)
@@ -106,12 +79,12 @@ const measure = async (
       rates,
       async (rate) => {
         const before = await treeCpuSeconds(pid)
-        const redisBefore = redis === undefined ? 0 : await treeCpuSeconds(redis.child.pid)
+        const redisBefore = redis === undefined ? 0 : await treeCpuSeconds(redis.pid)
         const s = await sippStep(`127.0.0.1:${port}`, scenario, rate, seconds)
         const registers = Math.max(1, 2 * s.successful)
         const cpu = (((await treeCpuSeconds(pid)) - before) / registers) * 1e6
         const redisCpu =
-          redis === undefined ? undefined : (((await treeCpuSeconds(redis.child.pid)) - redisBefore) / registers) * 1e6
+          redis === undefined ? undefined : (((await treeCpuSeconds(redis.pid)) - redisBefore) / registers) * 1e6
         perStep.set(s.pid, { cpu, redisCpu })
         return {
           ...s,
@@ -124,7 +97,7 @@ const measure = async (
     return { name, best, cpu: at?.cpu, redisCpu: at?.redisCpu }
   } finally {
     if (server !== undefined) await stop(server)
-    if (redis !== undefined) await stop(redis.child)
+    if (redis !== undefined) await redis.stop()
   }
 }
 

@@ -7,6 +7,8 @@ export const available = existsSync("/usr/bin/redis-server")
 
 export interface RedisServer {
   readonly url: string
+  /** the server's process id (its CPU time is read from /proc by the benchmarks) */
+  readonly pid: number | undefined
   readonly stop: () => Promise<void>
 }
 
@@ -55,6 +57,7 @@ export const start = async (lifetimeMs = 600_000): Promise<RedisServer> => {
       const proc = await once(port, lifetimeMs)
       return {
         url: `redis://127.0.0.1:${port}`,
+        pid: proc.child.pid,
         stop: async () => {
           await Process.stop(proc)
         },
