@@ -224,8 +224,8 @@ export const layer = (options: Options = {}): Layer.Layer<Registrar, RegistrarCo
 
 /**
  * The registrar as the only role of a TransactionLayer: REGISTER is answered, every other
- * request gets 405 with `Allow: REGISTER` (§8.2.1) — CANCEL excepted (481/200 belong to the
- * INVITE it cancels; a registrar has none: 481).
+ * request gets 405 with `Allow: REGISTER` (§8.2.1) — CANCEL excepted: 200 when it matches a
+ * transaction (an INVITE already answered 405, §9.2), else 481.
  */
 export const serve: Layer.Layer<never, never, Registrar | TransactionLayer.TransactionLayer> = Layer.effectDiscard(
   Effect.gen(function* () {
@@ -234,7 +234,7 @@ export const serve: Layer.Layer<never, never, Registrar | TransactionLayer.Trans
     yield* transactions.serve((tx) => {
       const method = tx.request.method
       if (method === "REGISTER") registrar.handle(tx)
-      else if (method === "CANCEL") tx.respond(respondWith(tx.request, 481))
+      else if (method === "CANCEL") tx.respond(respondWith(tx.request, tx.cancelMatched ? 200 : 481))
       else tx.respond(respondWith(tx.request, 405, undefined, [Header.raw("Allow", "REGISTER")]))
     })
   }),

@@ -72,7 +72,10 @@ export const simulated = <A, E>(options: Options<A, E>) =>
         for (let i = 0; i < 50; i++) {
           yield* TestClock.adjust(0)
           yield* Effect.yieldNow
-          const found = responses.find((r) => Message.branch(r) === branch && r.status >= 200)
+          // §17.1.3: branch and CSeq method (a CANCEL shares its INVITE's branch)
+          const found = responses.find(
+            (r) => Message.branch(r) === branch && Message.cseq(r)?.method === request.method && r.status >= 200,
+          )
           if (found !== undefined) return found
         }
         return yield* Effect.die(new Error(`no final response to ${request.method} ${branch}`))

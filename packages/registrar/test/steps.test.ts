@@ -247,4 +247,25 @@ describe("Registrar §10.3 over a TransactionLayer on simnet", () => {
       expect(headerValues(r, "Allow")).toEqual(["REGISTER"])
     }),
   )
+
+  it.effect("§9.2: a CANCEL matching an INVITE the registrar answered 405 gets 200; one matching nothing 481", () =>
+    Effect.gen(function* () {
+      const h = yield* setup()
+      const request = (method: string, branch: string) =>
+        parse(
+          [
+            `${method} sip:alice@example.com SIP/2.0`,
+            `Via: SIP/2.0/UDP 192.0.2.10:5060;branch=${branch}`,
+            "To: <sip:alice@example.com>",
+            "From: <sip:bob@example.com>;tag=1",
+            "Call-ID: cancel-1",
+            `CSeq: 1 ${method}`,
+            "",
+          ].join("\r\n"),
+        )
+      expect((yield* h.send(request("INVITE", "z9hG4bK-inv-1"))).status).toBe(405)
+      expect((yield* h.send(request("CANCEL", "z9hG4bK-inv-1"))).status).toBe(200)
+      expect((yield* h.send(request("CANCEL", "z9hG4bK-none"))).status).toBe(481)
+    }),
+  )
 })
