@@ -9,7 +9,7 @@
  * messages alive well past the call (with the transaction layer's WeakRef gone too: 9.1 → 2.4 KB
  * promoted to the old generation per call, `bench/call.ts --promoted`).
  */
-import { TimerQueue } from "@sipfx/transaction"
+import { TimerQueue, Wakeup } from "@sipfx/transaction"
 import { Clock, Effect, type Scope } from "effect"
 
 export type Timer<T> = TimerQueue.Timer<T>
@@ -27,8 +27,7 @@ export const make = <T>(fire: (target: T, name: string) => void): Effect.Effect<
   Effect.gen(function* () {
     const clock = yield* Clock.Clock
     const queue = new TimerQueue.TimerQueue<T>()
-    let sleepingUntil = Number.POSITIVE_INFINITY
-    let wake: (() => void) | undefined
+    const wakeup = new Wakeup.Wakeup()
 
     const fireDue = (): number | undefined => {
       const now = clock.currentTimeMillisUnsafe()
@@ -46,21 +45,7 @@ export const make = <T>(fire: (target: T, name: string) => void): Effect.Effect<
         const next = fireDue()
         const now = clock.currentTimeMillisUnsafe()
         if (next !== undefined && next <= now) continue
-        sleepingUntil = next ?? Number.POSITIVE_INFINITY
-        // armed before anything else runs, so an earlier deadline scheduled meanwhile wakes us
-        let signalled = false
-        let resume: (() => void) | undefined
-        wake = () => {
-          signalled = true
-          resume?.()
-        }
-        const woken = Effect.callback<void>((k) => {
-          if (signalled) k(Effect.void)
-          else resume = () => k(Effect.void)
-        })
-        yield* next === undefined ? woken : Effect.raceFirst(Effect.sleep(next - now), woken)
-        wake = undefined
-        sleepingUntil = Number.POSITIVE_INFINITY
+        yield* wakeup.sleep(next, now)
       }
     })
     yield* Effect.forkScoped(loop)
@@ -68,11 +53,7 @@ export const make = <T>(fire: (target: T, name: string) => void): Effect.Effect<
     return {
       schedule: (ms, name, target) => {
         const timer = queue.schedule(clock.currentTimeMillisUnsafe(), ms, name, name, target)
-        if (timer.deadline < sleepingUntil && wake !== undefined) {
-          const w = wake
-          wake = undefined
-          w()
-        }
+        if (timer.deadline < wakeup.sleepingUntil) wakeup.wake()
         return timer
       },
       cancel: (timer) => {

@@ -26,6 +26,7 @@ import * as NonInviteClientTransaction from "./machines/NonInviteClientTransacti
 import * as NonInviteServerTransaction from "./machines/NonInviteServerTransaction.ts"
 import { type Timer, TimerQueue } from "./TimerQueue.ts"
 import * as Timers from "./Timers.ts"
+import { Wakeup } from "./Wakeup.ts"
 
 // ---- the interface to the Transaction User ----
 
@@ -418,9 +419,8 @@ class Engine {
   spare: Array<SipRequest | SipResponse | Destination | Core | undefined> = []
   serveHandler: ((tx: ServerTransaction) => void) | undefined = undefined
   strayHandler: ((stray: Stray) => void) | undefined = undefined
-  /** set while the pump fiber waits; calling it resumes the fiber */
-  wake: (() => void) | undefined = undefined
-  sleepingUntil = Number.POSITIVE_INFINITY
+  /** the pump fiber's wait: a new earlier deadline or a queued send resumes it */
+  readonly wakeup = new Wakeup()
   /** live Remnants */
   lingering = 0
 
@@ -674,7 +674,7 @@ class Engine {
         }
         const timer = this.queue.schedule(this.clock.currentTimeMillisUnsafe(), step.ms, step.timer, step.event, tx)
         tx.timers.push(timer)
-        if (timer.deadline < this.sleepingUntil) this.poke()
+        if (timer.deadline < this.wakeup.sleepingUntil) this.wakeup.wake()
         return
       }
       case "CancelTimer":
@@ -832,7 +832,7 @@ class Engine {
       return
     }
     this.outbox.push(message, destination, tx)
-    if (this.outbox.length === 3) this.poke()
+    if (this.outbox.length === 3) this.wakeup.wake()
   }
 
   private sendSerialised(tx: Core, wire: string): void {
@@ -845,14 +845,6 @@ class Engine {
     // no byte path in this transport: parse the bytes back (retransmissions only)
     const parsed = Parser.parse(bytes)
     if (parsed._tag === "Ok") this.enqueue(parsed.message, tx.destination, tx)
-  }
-
-  private poke(): void {
-    const wake = this.wake
-    if (wake !== undefined) {
-      this.wake = undefined
-      wake()
-    }
   }
 
   /** fires every timer due now; returns the next deadline */
@@ -909,22 +901,7 @@ const pump = (engine: Engine, transport: Transport["Service"]): Effect.Effect<ne
       if (engine.outbox.length > 0) continue
       const now = engine.clock.currentTimeMillisUnsafe()
       if (next !== undefined && next <= now) continue
-      engine.sleepingUntil = next ?? Number.POSITIVE_INFINITY
-      // the wake-up is armed before any other fiber runs, so a poke cannot fall between the
-      // decision to sleep and the registration of the callback
-      let signalled = false
-      let resumeWoken: (() => void) | undefined
-      engine.wake = () => {
-        signalled = true
-        resumeWoken?.()
-      }
-      const woken = Effect.callback<void>((resume) => {
-        if (signalled) resume(Effect.void)
-        else resumeWoken = () => resume(Effect.void)
-      })
-      yield* next === undefined ? woken : Effect.raceFirst(Effect.sleep(next - now), woken)
-      engine.wake = undefined
-      engine.sleepingUntil = Number.POSITIVE_INFINITY
+      yield* engine.wakeup.sleep(next, now)
     }
   })
 
