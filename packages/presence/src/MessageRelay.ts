@@ -43,6 +43,12 @@ const withRequest = (
   get lastResponse() {
     return tx.lastResponse
   },
+  get tu() {
+    return tx.tu
+  },
+  set tu(value) {
+    tx.tu = value
+  },
   respond: (r) => tx.respond(r),
   listen: (l) => tx.listen(l),
 })

@@ -103,7 +103,7 @@ interface BranchCtx {
   destination: Destination | undefined
   cancelPending: boolean
   cancelSent: boolean
-  timerC: Timers.Timer<TimerTarget> | undefined
+  timerC: Timers.Timer | undefined
   /** §16.6 step 7 failover: the copy before Via and Record-Route, its destinations, the one in use */
   base: SipRequest | undefined
   destinations: ReadonlyArray<Destination> | undefined
@@ -120,7 +120,7 @@ interface ResponseContext {
   readonly groups: Array<ReadonlyArray<Target>>
   readonly responses: Array<SipResponse>
   group: number
-  groupTimer: Timers.Timer<TimerTarget> | undefined
+  groupTimer: Timers.Timer | undefined
   finalSent: boolean
   /** CANCEL received, 6xx or 2xx: no new branches (§16.7 step 5, §16.10) */
   stopped: boolean
@@ -195,7 +195,8 @@ export const make = (
     const timerC = Math.max(options.timerC ?? 181_000, 180_001)
     const branchTimeout = options.branchTimeout ?? 15_000
     const sequential = options.forking === "sequential"
-    const contexts = new Map<TransactionLayer.ServerTransaction, ResponseContext>()
+    // open response contexts; each is the `tu` of its server transaction (no Map: see `tu`)
+    let contexts = 0
     const earlyCancels = new WeakSet<TransactionLayer.ServerTransaction>()
     const timers = yield* Timers.make<TimerTarget>((target, name) => {
       if (name === "timerC") onTimerC(target as BranchCtx)
@@ -266,7 +267,10 @@ export const make = (
         ctx.server.respond(BestResponse.choose(ctx.responses) ?? synthetic(ctx, 408))
       }
       disarm(ctx.groupTimer)
-      contexts.delete(ctx.server)
+      if (ctx.server.tu === ctx) {
+        ctx.server.tu = undefined
+        contexts--
+      }
       for (const b of ctx.branches) release(b)
     }
 
@@ -558,7 +562,8 @@ export const make = (
         finalSent: false,
         stopped: false,
       }
-      contexts.set(tx, ctx)
+      tx.tu = ctx
+      contexts++
       startGroup(ctx, 0)
     }
 
@@ -581,7 +586,7 @@ export const make = (
       // past its final response the INVITE has nothing left to cancel (§9.2)
       const invite = tx.cancels
       if (invite === undefined) return
-      const ctx = contexts.get(invite)
+      const ctx = invite.tu as ResponseContext | undefined
       if (ctx === undefined) {
         earlyCancels.add(invite)
         return
@@ -679,7 +684,7 @@ export const make = (
       methods: options.methods ?? ["*"],
       handle,
       onStray,
-      stats: () => ({ contexts: contexts.size, timers: timers.armed(), stateless: statelessCount, refused }),
+      stats: () => ({ contexts, timers: timers.armed(), stateless: statelessCount, refused }),
     }
   })
 

@@ -4,21 +4,21 @@
  * on Effect's Clock until the earliest deadline: no fiber per timer, and TestClock drives them.
  *
  * A timer holds its target (a branch, a response context) as data and one `fire` function serves
- * them all: no closure per timer. A cancelled Timer C stays queued as a tombstone for up to
- * 181 s, and a closure over the call's context made the garbage collector keep the call's
- * messages alive well past the call (with the transaction layer's WeakRef gone too: 9.1 → 2.4 KB
- * promoted to the old generation per call, `bench/call.ts --promoted`).
+ * them all: no closure per timer. A cancelled Timer C stays queued for up to 181 s, and a closure
+ * over the call's context made the garbage collector keep the call's messages alive well past
+ * the call (with the transaction layer's WeakRef gone too: 9.1 → 2.4 KB promoted to the old
+ * generation per call, `bench/call.ts --promoted`); cancelling now clears the target at once.
  */
 import { TimerQueue, Wakeup } from "@sipfx/transaction"
 import { Clock, Effect, type Scope } from "effect"
 
-export type Timer<T> = TimerQueue.Timer<T>
+export type Timer = TimerQueue.Timer
 
 export interface Timers<T> {
   /** calls `fire(target, name)` after `ms` on Effect's Clock */
-  readonly schedule: (ms: number, name: string, target: T) => Timer<T>
+  readonly schedule: (ms: number, name: string, target: T) => Timer
   /** no-op when it already fired or was cancelled */
-  readonly cancel: (timer: Timer<T> | undefined) => void
+  readonly cancel: (timer: Timer | undefined) => void
   /** live timers */
   readonly armed: () => number
 }
@@ -32,11 +32,9 @@ export const make = <T>(fire: (target: T, name: string) => void): Effect.Effect<
     const fireDue = (): number | undefined => {
       const now = clock.currentTimeMillisUnsafe()
       for (;;) {
-        const timer = queue.takeDue(now)
-        if (timer === undefined) return queue.next()
-        const target = timer.owner!
-        timer.owner = undefined
-        fire(target, timer.name)
+        const target = queue.takeDue(now)
+        if (target === undefined) return queue.next()
+        fire(target, queue.firedName)
       }
     }
 
@@ -52,8 +50,9 @@ export const make = <T>(fire: (target: T, name: string) => void): Effect.Effect<
 
     return {
       schedule: (ms, name, target) => {
-        const timer = queue.schedule(clock.currentTimeMillisUnsafe(), ms, name, name, target)
-        if (timer.deadline < wakeup.sleepingUntil) wakeup.wake()
+        const now = clock.currentTimeMillisUnsafe()
+        const timer = queue.schedule(now, ms, name, name, target)
+        if (now + ms < wakeup.sleepingUntil) wakeup.wake()
         return timer
       },
       cancel: (timer) => {

@@ -5,148 +5,219 @@
  * deadline is the earliest of the lists' heads, and nothing is ever sifted through a heap of
  * hundreds of thousands of entries (each step of which was a cache miss under load).
  *
+ * A timer is not an object but a slot in its list's parallel arrays, named by a number (`Timer`).
+ * Most SIP timers are cancelled within milliseconds (A, B, E, F, C) or outlive many minor GCs
+ * (J, L, M: 32 s); an object per timer was promoted to the old generation either way, and a
+ * cancelled one stayed queued for up to 181 s. A slot holds numbers and two interned strings;
+ * cancelling clears its owner at once, and the slot goes when the list's head passes it.
+ *
  * The layer's single fiber sleeps on Effect's Clock until the earliest deadline, so TestClock
- * drives all timers. Cancelling is O(1): the entry becomes a tombstone, dropped when it reaches
- * the head of its list, or when tombstones outnumber live entries and the lists are compacted.
+ * drives all timers.
  */
 
-export interface Timer<T> {
-  readonly deadline: number
-  /** start order: equal deadlines fire in the order they were started */
-  readonly seq: number
-  readonly name: string
-  /** the event to deliver */
-  readonly event: string
-  /** undefined once fired or cancelled */
-  owner: T | undefined
-}
+/** a started timer: its list and its position in that list, as one number */
+export type Timer = number
 
-/** the timers of one duration, oldest first; `head` is the index of the first entry still held */
+/** at most this many durations have lists at once (an empty list is reused for a new duration) */
+const LISTS = 4096
+
+/** the timers of one duration, oldest first, as parallel arrays; `head` is the first slot still held */
 class List<T> {
-  entries: Array<Timer<T>> = []
+  readonly id: number
+  ms: number
+  /** undefined once fired or cancelled */
+  owners: Array<T | undefined> = []
+  deadlines: Array<number> = []
+  /** start order: equal deadlines fire in the order they were started */
+  seqs: Array<number> = []
+  names: Array<string> = []
+  events: Array<string> = []
   head = 0
+  /** the position of index 0 since the list began (a `Timer` names a position, not an index) */
+  base = 0
 
-  /** the first live entry, tombstones at the head dropped on the way */
-  first(): Timer<T> | undefined {
-    const entries = this.entries
-    while (this.head < entries.length) {
-      const t = entries[this.head]!
-      if (t.owner !== undefined) return t
-      entries[this.head++] = undefined as unknown as Timer<T> // release it now, not at the next compaction
-    }
-    if (this.head > 0) {
-      entries.length = 0
-      this.head = 0
-    }
-    return undefined
+  constructor(id: number, ms: number) {
+    this.id = id
+    this.ms = ms
   }
 
-  shift(): void {
-    this.entries[this.head++] = undefined as unknown as Timer<T>
-    // the consumed prefix is dropped once it is half of the array
-    if (this.head > 1024 && this.head * 2 > this.entries.length) this.compact()
+  /** index of the first live slot, cancelled slots at the head dropped on the way; -1 if none */
+  first(): number {
+    const owners = this.owners
+    let head = this.head
+    while (head < owners.length && owners[head] === undefined) head++
+    this.head = head
+    if (head < owners.length) {
+      if (head > 1024 && head * 2 > owners.length) this.dropHead()
+      return this.head
+    }
+    if (head > 0) this.dropHead()
+    return -1
   }
 
-  compact(): void {
-    const live: Array<Timer<T>> = []
-    const entries = this.entries
-    for (let i = this.head; i < entries.length; i++) {
-      const t = entries[i]!
-      if (t.owner !== undefined) live.push(t)
+  /** drops the consumed prefix: positions stay, indexes shift by `head` */
+  dropHead(): void {
+    const head = this.head
+    const n = this.owners.length - head
+    for (const a of [this.owners, this.deadlines, this.seqs, this.names, this.events] as Array<Array<unknown>>) {
+      if (n > 0) a.copyWithin(0, head)
+      a.length = n
     }
-    this.entries = live
+    this.base += head
     this.head = 0
   }
 
   get held(): number {
-    return this.entries.length - this.head
+    return this.owners.length - this.head
   }
 }
 
 export class TimerQueue<T> {
   private readonly lists = new Map<number, List<T>>()
-  /** the same lists as an array, scanned for the earliest head */
+  /** the lists by id, scanned for the earliest head */
   private all: Array<List<T>> = []
   private seq = 0
-  private held = 0
   /** live (not cancelled, not fired) timers */
   armed = 0
+  /** what `takeDue` returned last: its timer, name and event */
+  fired: Timer = -1
+  firedName = ""
+  firedEvent = ""
 
-  /** starts a timer `ms` after `now` */
-  schedule(now: number, ms: number, name: string, event: string, owner: T): Timer<T> {
-    let list = this.lists.get(ms)
-    if (list === undefined) {
-      list = new List<T>()
-      this.lists.set(ms, list)
-      this.all.push(list)
-    }
-    const entries = list.entries
+  /** starts a timer `ms` after `now`; its deadline is `deadline(timer)` */
+  schedule(now: number, ms: number, name: string, event: string, owner: T): Timer {
+    const list = this.lists.get(ms) ?? this.listFor(ms)
+    const deadlines = list.deadlines
     // a clock stepping back must not put a deadline before one already queued in this list
-    const last = entries.length > list.head ? entries[entries.length - 1]!.deadline : now + ms
-    const timer: Timer<T> = { deadline: Math.max(now + ms, last), seq: this.seq++, name, event, owner }
-    entries.push(timer)
-    this.held++
+    const last = deadlines.length > list.head ? deadlines[deadlines.length - 1]! : now + ms
+    const index = list.owners.length
+    list.owners.push(owner)
+    deadlines.push(Math.max(now + ms, last))
+    list.seqs.push(this.seq++)
+    list.names.push(name)
+    list.events.push(event)
     this.armed++
-    return timer
+    return (list.base + index) * LISTS + list.id
   }
 
-  cancel(timer: Timer<T>): void {
-    if (timer.owner === undefined) return
-    timer.owner = undefined
+  private listFor(ms: number): List<T> {
+    let list: List<T> | undefined
+    if (this.all.length < LISTS) {
+      list = new List<T>(this.all.length, ms)
+      this.all.push(list)
+    } else {
+      // reuse an empty list: its old positions are all gone, so no live `Timer` names them
+      list = this.all.find((l) => l.first() < 0 && l.owners.length === 0)
+      if (list === undefined) throw new RangeError(`more than ${LISTS} timer durations in use at once`)
+      this.lists.delete(list.ms)
+      list.ms = ms
+    }
+    this.lists.set(ms, list)
+    return list
+  }
+
+  /** the list and index of a live timer's slot, else undefined (fired, cancelled or dropped) */
+  private slot(timer: Timer): List<T> | undefined {
+    if (timer < 0) return undefined
+    const list = this.all[timer % LISTS]
+    if (list === undefined) return undefined
+    const index = Math.floor(timer / LISTS) - list.base
+    if (index < list.head || index >= list.owners.length || list.owners[index] === undefined) return undefined
+    this.index = index
+    return list
+  }
+  private index = 0
+
+  /** no-op when it already fired or was cancelled */
+  cancel(timer: Timer): void {
+    const list = this.slot(timer)
+    if (list === undefined) return
+    list.owners[this.index] = undefined
     this.armed--
-    if (this.held > 1024 && this.held > 4 * this.armed) this.compact()
   }
 
-  /** the list holding the timer `earliest` returned */
-  private from: List<T> | undefined = undefined
+  /** the owner of a live timer, else undefined */
+  owner(timer: Timer): T | undefined {
+    const list = this.slot(timer)
+    return list === undefined ? undefined : list.owners[this.index]
+  }
 
-  /** the earliest live timer (ties: the first started) */
-  private earliest(): Timer<T> | undefined {
-    let best: Timer<T> | undefined
-    let from: List<T> | undefined
-    let held = 0
+  /** hands a live timer to another owner (e.g. a transaction to its slimmer self) */
+  setOwner(timer: Timer, owner: T): void {
+    const list = this.slot(timer)
+    if (list !== undefined) list.owners[this.index] = owner
+  }
+
+  /** a live timer's name, else undefined */
+  name(timer: Timer): string | undefined {
+    const list = this.slot(timer)
+    return list === undefined ? undefined : list.names[this.index]
+  }
+
+  /** a live timer's deadline, else undefined */
+  deadline(timer: Timer): number | undefined {
+    const list = this.slot(timer)
+    return list === undefined ? undefined : list.deadlines[this.index]
+  }
+
+  /** the list holding the timer `earliest` returned, and its index there */
+  private from: List<T> | undefined = undefined
+  private fromIndex = 0
+
+  /** the earliest live timer's list (ties: the first started); sets `fromIndex` */
+  private earliest(): List<T> | undefined {
+    let best: List<T> | undefined
+    let bestIndex = 0
     const all = this.all
     for (let i = 0; i < all.length; i++) {
       const list = all[i]!
-      const t = list.first()
-      held += list.held
-      if (t === undefined) continue
-      if (best === undefined || t.deadline < best.deadline || (t.deadline === best.deadline && t.seq < best.seq)) {
-        best = t
-        from = list
+      const index = list.first()
+      if (index < 0) continue
+      if (best === undefined) {
+        best = list
+        bestIndex = index
+        continue
+      }
+      const d = list.deadlines[index]!
+      const bd = best.deadlines[bestIndex]!
+      if (d < bd || (d === bd && list.seqs[index]! < best.seqs[bestIndex]!)) {
+        best = list
+        bestIndex = index
       }
     }
-    this.held = held
-    this.from = from
+    this.from = best
+    this.fromIndex = bestIndex
     return best
   }
 
   /** deadline of the earliest live timer */
   next(): number | undefined {
-    return this.earliest()?.deadline
+    const list = this.earliest()
+    return list === undefined ? undefined : list.deadlines[this.fromIndex]
   }
 
-  /** removes and returns the earliest live timer due at `now`, or undefined */
-  takeDue(now: number): Timer<T> | undefined {
-    const timer = this.earliest()
-    if (timer === undefined || timer.deadline > now) return undefined
-    this.from!.shift()
-    this.held--
+  /**
+   * removes the earliest live timer due at `now` and returns its owner (its timer, name and
+   * event in `fired`, `firedName`, `firedEvent`), or undefined when none is due
+   */
+  takeDue(now: number): T | undefined {
+    const list = this.earliest()
+    if (list === undefined) return undefined
+    const index = this.fromIndex
+    if (list.deadlines[index]! > now) return undefined
+    const owner = list.owners[index]
+    list.owners[index] = undefined
     this.armed--
-    return timer
+    this.fired = (list.base + index) * LISTS + list.id
+    this.firedName = list.names[index]!
+    this.firedEvent = list.events[index]!
+    return owner
   }
 
-  /** entries held, tombstones included */
+  /** slots held, cancelled ones not yet passed by their list's head included */
   get size(): number {
-    return this.held
-  }
-
-  private compact(): void {
     let held = 0
-    for (const list of this.all) {
-      list.compact()
-      held += list.held
-    }
-    this.held = held
+    for (const list of this.all) held += list.held
+    return held
   }
 }

@@ -34,15 +34,17 @@ describe("TimerQueue", () => {
       fc.property(fc.array(op, { maxLength: 400 }), (ops) => {
         const queue = new TimerQueue.TimerQueue<number>()
         const model: Array<Model> = []
-        const timers: Array<TimerQueue.Timer<number>> = []
+        const timers: Array<TimerQueue.Timer> = []
         let now = 1_000_000
         let seq = 0
         const fire = () => {
           const fired: Array<number> = []
-          for (let t = queue.takeDue(now); t !== undefined; t = queue.takeDue(now)) {
-            expect(t.deadline).toBeLessThanOrEqual(now)
-            fired.push(t.owner!)
-            t.owner = undefined
+          for (let id = queue.takeDue(now); id !== undefined; id = queue.takeDue(now)) {
+            expect(model[id]!.due).toBeLessThanOrEqual(now)
+            expect(queue.fired).toBe(timers[id])
+            // fired: the timer names nothing any more
+            expect(queue.owner(timers[id]!)).toBeUndefined()
+            fired.push(id)
           }
           // what the model says is due, in (deadline, start) order
           const due = model.filter((m) => m.live && m.due <= now).sort((a, b) => a.due - b.due || a.seq - b.seq)
@@ -54,16 +56,19 @@ describe("TimerQueue", () => {
             case "Start": {
               const id = timers.length
               const timer = queue.schedule(now, o.ms, "T", "timer", id)
+              const due = queue.deadline(timer)!
               // a clock that stepped back delays a timer behind the ones of its duration, never earlier
-              expect(timer.deadline).toBeGreaterThanOrEqual(now + o.ms)
+              expect(due).toBeGreaterThanOrEqual(now + o.ms)
+              expect(queue.owner(timer)).toBe(id)
               timers.push(timer)
-              model.push({ id, due: timer.deadline, seq: seq++, live: true })
+              model.push({ id, due, seq: seq++, live: true })
               break
             }
             case "Cancel": {
               if (timers.length === 0) break
               const id = o.pick % timers.length
               queue.cancel(timers[id]!)
+              expect(queue.owner(timers[id]!)).toBeUndefined()
               model[id]!.live = false
               break
             }
@@ -84,12 +89,42 @@ describe("TimerQueue", () => {
     )
   })
 
-  it("§17 a cancelled timer holds no entry for long: tombstones are compacted (bounded memory)", () => {
-    const queue = new TimerQueue.TimerQueue<number>()
-    // Timer B and F (64·T1) are cancelled by nearly every final response
-    for (let i = 0; i < 100_000; i++) queue.cancel(queue.schedule(i, 32_000, "B", "timerB", i))
-    expect(queue.armed).toBe(0)
-    expect(queue.size).toBeLessThanOrEqual(1025)
+  it("§17 a cancelled timer releases its owner at once and its slot once the head passes it (bounded memory)", () => {
+    const queue = new TimerQueue.TimerQueue<{ readonly call: number }>()
+    // Timer B and F (64·T1) are cancelled by nearly every final response; Timer J stays armed
+    for (let i = 0; i < 100_000; i++) {
+      const b = queue.schedule(i, 32_000, "B", "timerB", { call: i })
+      queue.cancel(b)
+      expect(queue.owner(b)).toBeUndefined()
+      if (i % 1000 === 0) queue.schedule(i, 32_000, "J", "timerJ", { call: i })
+    }
+    expect(queue.armed).toBe(100)
+    expect(queue.next()).toBe(32_000)
+    const fireUntil = (now: number) => {
+      const calls: Array<number> = []
+      for (let o = queue.takeDue(now); o !== undefined; o = queue.takeDue(now)) calls.push(o.call)
+      return calls
+    }
+    // the head passes J timers and the cancelled slots between them: those slots are gone
+    expect(fireUntil(50_000 + 32_000)).toEqual(Array.from({ length: 51 }, (_, k) => k * 1000))
+    expect(queue.firedEvent).toBe("timerJ")
+    expect(queue.size).toBeLessThanOrEqual(50_000)
+    expect(fireUntil(99_999 + 32_000)).toHaveLength(49)
     expect(queue.next()).toBeUndefined()
+    expect(queue.size).toBe(0)
+  })
+
+  it("a timer handed to another owner fires for that owner (a transaction slimmed to its remnant)", () => {
+    const queue = new TimerQueue.TimerQueue<string>()
+    const timer = queue.schedule(0, 32_000, "L", "timerL", "full")
+    queue.setOwner(timer, "remnant")
+    expect(queue.name(timer)).toBe("L")
+    expect(queue.takeDue(32_000)).toBe("remnant")
+    expect(queue.firedName).toBe("L")
+    // gone: a late cancel or handover is a no-op
+    queue.cancel(timer)
+    queue.setOwner(timer, "late")
+    expect(queue.armed).toBe(0)
+    expect(queue.owner(timer)).toBeUndefined()
   })
 })
