@@ -160,8 +160,7 @@ export class TimerQueue<T> {
     return list === undefined ? undefined : list.deadlines[this.index]
   }
 
-  /** the list holding the timer `earliest` returned, and its index there */
-  private from: List<T> | undefined = undefined
+  /** the index of the timer `earliest` returned in its list */
   private fromIndex = 0
 
   /** the earliest live timer's list (ties: the first started); sets `fromIndex` */
@@ -185,7 +184,6 @@ export class TimerQueue<T> {
         bestIndex = index
       }
     }
-    this.from = best
     this.fromIndex = bestIndex
     return best
   }

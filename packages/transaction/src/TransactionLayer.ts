@@ -493,22 +493,31 @@ class Engine {
   private findServer(request: SipRequest, via: Via, method: string): Core | undefined {
     const map = method === "CANCEL" ? this.serverCancels : this.servers
     const branch = Matching.branchOf(via)
+    this.freeBranch = undefined
     if (branch === undefined || !branch.startsWith(Matching.MAGIC_COOKIE)) {
       return map.get(Matching.rfc2543Key(request, via, method))
     }
     const tx = map.get(branch)
-    if (tx === undefined) return undefined
+    if (tx === undefined) {
+      this.freeBranch = branch
+      return undefined
+    }
     if (tx.method === method && sameSentBy(tx, via)) return tx
     return map.get(`${branch}\u0000${Matching.sentByKey(via)}\u0000${method}`)
   }
 
+  /** the branch the last `findServer` found no entry for: the new transaction's key */
+  private freeBranch: string | undefined = undefined
+
+  /** the key of a new server transaction, right after `findServer` found none (one lookup fewer) */
   private serverKey(request: SipRequest, via: Via, method: string): string {
-    const map = method === "CANCEL" ? this.serverCancels : this.servers
+    const free = this.freeBranch
+    if (free !== undefined) return free
     const branch = Matching.branchOf(via)
     if (branch === undefined || !branch.startsWith(Matching.MAGIC_COOKIE)) {
       return Matching.rfc2543Key(request, via, method)
     }
-    return map.has(branch) ? `${branch}\u0000${Matching.sentByKey(via)}\u0000${method}` : branch
+    return `${branch}\u0000${Matching.sentByKey(via)}\u0000${method}`
   }
 
   private receiveRequest(request: SipRequest, source: Source): void {
