@@ -4,7 +4,9 @@
  * UDP on 127.0.0.1:PORT; the Request-URI is the target (a foreign domain), next hops loopback only.
  * With `memory`, each SIGUSR2 prints one line `memory {…}`: `process.memoryUsage()`, the heap
  * used right after the last major GC (the live heap, without the garbage a sample may catch), and
- * the GC pause time and longest pause since the previous line.
+ * the GC pause time and longest pause since the previous line. Run with `--expose-gc`, a SIGUSR2
+ * at least 30 s after the last one that did collects first (a full GC): V8 runs major GCs only
+ * every minute or two at 1,700 calls/s, too few points for a slope over a 10-minute soak.
  */
 
 import { constants, PerformanceObserver } from "node:perf_hooks"
@@ -59,7 +61,8 @@ if (process.argv[4] === "memory") {
   let gcMaxKind = ""
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
-      const kind = (e as { detail?: { kind?: number } }).detail?.kind
+      const detail = (e as { detail?: { kind?: number; flags?: number } }).detail
+      const kind = detail?.kind
       gcMs += e.duration
       if (e.duration > gcMaxMs) {
         gcMaxMs = e.duration
@@ -70,12 +73,25 @@ if (process.argv[4] === "memory") {
               ? "minor"
               : "other"
       }
-      if (kind !== constants.NODE_PERFORMANCE_GC_MAJOR) continue
+      // a forced one was counted when it ran, with the heap right after it
+      if (
+        kind !== constants.NODE_PERFORMANCE_GC_MAJOR ||
+        (detail!.flags! & constants.NODE_PERFORMANCE_GC_FLAGS_FORCED) !== 0
+      )
+        continue
       majorGcs++
       afterMajorGc = process.memoryUsage().heapUsed
     }
   }).observe({ entryTypes: ["gc"] })
+  const collect = (globalThis as { gc?: () => void }).gc
+  let collectedAt = 0
   process.on("SIGUSR2", () => {
+    if (collect !== undefined && performance.now() - collectedAt >= 30_000) {
+      collectedAt = performance.now()
+      collect()
+      afterMajorGc = process.memoryUsage().heapUsed
+      majorGcs++
+    }
     console.log(
       `memory ${JSON.stringify({ ...process.memoryUsage(), afterMajorGc, majorGcs, gcMs, gcMaxMs, gcMaxKind })}`,
     )

@@ -1,6 +1,6 @@
 /**
  * `pnpm bench proxy [--seconds 10] [--rates 250,500,…|none] [--attempts 2] [--only direct,stateful,stateless,kamailio]
- *   [--latency-rate 500 | --latency-rates 300,2800|none] [--latency-seconds 10] [--latency-warmup 3] [--keep-pcap] [--cpu-prof DIR]`
+ *   [--latency-rate 500 | --latency-rates 300,2800|none] [--latency-seconds 10] [--latency-warmup 40] [--keep-pcap] [--cpu-prof DIR]`
  * `pnpm bench proxy --soak SECONDS --soak-rate CPS [--only stateful,kamailio] [--soak-every 10] [--soak-tolerance 0.5]`
  *
  * Calls/s with zero failed calls, SIPp `uac` → proxy → SIPp `uas` over loopback UDP (INVITE,
@@ -10,7 +10,10 @@
  * counts when all succeeded at ≥ 90% of the rate (a failing step is tried `--attempts` times: the
  * machine is shared, and a burst of other work can sink one run); the CPU the proxy used per call.
  *
- * Added latency, first, on a fresh proxy after a short warm-up run (JIT): at each latency rate
+ * Added latency, first, on a fresh proxy after a warm-up run at the first latency rate: 40 s by
+ * default, the steady state of a server under that load. For its first ~35 s a stateful proxy
+ * keeps more every second (each call's transactions linger 32 s: Timers J, L, M), so its heap and
+ * the GC's work grow, and the JIT is still at work; `--latency-warmup 3` measures that ramp. At each latency rate
  * `dumpcap` records the proxy's UDP port on `lo`, and per call the time from the INVITE's arrival
  * at the proxy to its forwarded copy leaving it, and the same for the 200 coming back, is read from
  * the capture's µs timestamps (`Capture.ts`), matched by Call-ID + CSeq + direction: p50/p99/max,
@@ -59,6 +62,8 @@ const startProxy = async (
   if (name === "direct") return undefined
   if (name === "kamailio") return kamailio(kamailioCfg, port)
   const child = start(process.execPath, [
+    // the soak's heap figure: a full collection every 30 s (see proxy-server.ts)
+    ...(memory ? ["--expose-gc"] : []),
     ...(cpuProf === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", cpuProf]),
     `${root}packages/bench/src/proxy-server.ts`,
     String(port),
@@ -203,7 +208,7 @@ const measure = async (name: Name, o: Options): Promise<Result> => {
   try {
     const latency: Array<Latency> = []
     if (o.latencyRates.length > 0) {
-      // warm-up (JIT, first allocations), not measured
+      // warm-up (JIT, the 32 s of lingering transactions filling up), not measured
       if (o.latencyWarmup > 0) await withUas((target) => sippStep(target, sf, o.latencyRates[0]!, o.latencyWarmup, via))
       for (const rate of o.latencyRates)
         latency.push(
@@ -290,7 +295,7 @@ export const run = async (args: ReadonlyArray<string>) => {
     attempts: Number(arg(args, "attempts", "2")),
     latencyRates: list(arg(args, "latency-rates", arg(args, "latency-rate", "500"))),
     latencySeconds: Number(arg(args, "latency-seconds", "10")),
-    latencyWarmup: Number(arg(args, "latency-warmup", "3")),
+    latencyWarmup: Number(arg(args, "latency-warmup", "40")),
     keepPcap: args.includes("--keep-pcap"),
     cpuProf: args.includes("--cpu-prof") ? arg(args, "cpu-prof", "/tmp") : undefined,
   }
