@@ -119,7 +119,7 @@ export interface Stats {
   readonly serverTransactions: number
   /** armed timers (cancelled and fired ones excluded) */
   readonly timers: number
-  /** heap entries including tombstones not yet dropped */
+  /** timer slots held, cancelled ones its list's head has not passed yet included */
   readonly timerEntries: number
   /** messages queued for the transport */
   readonly outbox: number
@@ -512,7 +512,10 @@ class Engine {
   /** the key of a new server transaction, right after `findServer` found none (one lookup fewer) */
   private serverKey(request: SipRequest, via: Via, method: string): string {
     const free = this.freeBranch
-    if (free !== undefined) return free
+    if (free !== undefined) {
+      this.freeBranch = undefined // a slice of the request's text: not held past this request
+      return free
+    }
     const branch = Matching.branchOf(via)
     if (branch === undefined || !branch.startsWith(Matching.MAGIC_COOKIE)) {
       return Matching.rfc2543Key(request, via, method)
