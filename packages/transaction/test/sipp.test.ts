@@ -45,16 +45,21 @@ const screen = (dir: string): string => {
   return file === undefined ? "" : readFileSync(join(dir, file), "latin1")
 }
 
-/** Messages and Retrans columns of the scenario line that receives `method` */
+/** Messages, Retrans and Lost columns summed over the scenario lines that receive `method` */
 const received = (text: string, method: string): { messages: number; retrans: number; lost: number } | undefined => {
-  const line = text.split("\n").find((l) => new RegExp(`-+>\\s+${method}\\b`).test(l))
-  const numbers = line
-    ?.split(/\s+/)
-    .filter((w) => /^\d+$/.test(w))
-    .map(Number)
-  return numbers === undefined || numbers.length < 2
-    ? undefined
-    : { messages: numbers[0]!, retrans: numbers[1]!, lost: numbers[4] ?? 0 }
+  let sum: { messages: number; retrans: number; lost: number } | undefined
+  for (const line of text.split("\n").filter((l) => new RegExp(`-+>\\s+${method}\\b`).test(l))) {
+    const numbers = line
+      .split(/\s+/)
+      .filter((w) => /^\d+$/.test(w))
+      .map(Number)
+    if (numbers.length < 2) continue
+    sum ??= { messages: 0, retrans: 0, lost: 0 }
+    sum.messages += numbers[0]!
+    sum.retrans += numbers[1]!
+    sum.lost += numbers[4] ?? 0
+  }
+  return sum
 }
 
 /** how many retransmissions a schedule (ms after the first send) makes before `elapsed` */
@@ -72,6 +77,21 @@ const udpLayer = Effect.gen(function* () {
   const layer = yield* TransactionLayer.make().pipe(Effect.provideService(Transport, transport))
   return { layer, port: transport.listenPoints[0]!.port }
 })
+
+/**
+ * Waits until a socket is bound to UDP `port` (SIPp is up), reading /proc/net/udp: probing with a
+ * bind of our own could take the port from SIPp. False after `ms`.
+ */
+const udpBound = (port: number, ms: number): Effect.Effect<boolean> =>
+  Effect.promise(async () => {
+    const hex = `:${port.toString(16).toUpperCase().padStart(4, "0")} `
+    for (const until = Date.now() + ms; Date.now() < until; ) {
+      const table = existsSync("/proc/net/udp") ? readFileSync("/proc/net/udp", "latin1") : ""
+      if (table.split("\n").some((line) => line.trim().split(/\s+/)[1]?.endsWith(hex.trim()))) return true
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    return false
+  })
 
 const sippUri = (port: number): SipRequest["uri"] => ({
   _tag: "SipUri",
@@ -161,7 +181,7 @@ describe.skipIf(!has("sipp"))("SIPp over UDP", () => {
   )
 
   it.live(
-    "§17.1.1.2 with SIPp dropping 20% of its messages (-lost 20): Timer A and E retransmissions match the schedule, calls complete",
+    "§17.1.1.2 with SIPp dropping 10% of its messages (-lost 10): Timer A and E retransmissions match the schedule, calls complete",
     () =>
       Effect.gen(function* () {
         const { layer, port } = yield* udpLayer
@@ -175,8 +195,11 @@ describe.skipIf(!has("sipp"))("SIPp over UDP", () => {
               `${sippPort}`,
               "-m",
               `${calls}`,
+              // 10%, not 20: when SIPp loses both its 180 and its 200 and our INVITE retransmission
+              // (Timer A) comes before its own 200 retransmission, SIPp takes the INVITE for an
+              // unexpected message and aborts the call (SIPp 3.6; one 20% run in ten failed so)
               "-lost",
-              "20",
+              "10",
               "-timeout",
               "60s",
               "-nostdin",
@@ -186,7 +209,11 @@ describe.skipIf(!has("sipp"))("SIPp over UDP", () => {
             70_000,
           ),
         )
-        yield* Effect.sleep(700)
+        // under a loaded suite SIPp can take longer than a fixed pause to bind its port
+        if (!(yield* udpBound(sippPort, 10_000))) {
+          const exit = yield* Fiber.join(sipp)
+          expect.fail(`SIPp did not bind ${sippPort}: exit ${exit.code} ${exit.stdout} ${exit.stderr}`)
+        }
         const runFork = Effect.runForkWith(yield* Effect.context<never>())
         const destination = { protocol: "UDP", address: "127.0.0.1", port: sippPort } as const
         let expectedInviteRetrans = 0
@@ -214,7 +241,15 @@ describe.skipIf(!has("sipp"))("SIPp over UDP", () => {
                 ack(r)
                 if (r.status >= 200) resume(Effect.succeed({ response: r, firstAt }))
               },
-              onTimeout: () => resume(Effect.die("INVITE timed out")),
+              onTimeout: () =>
+                resume(
+                  // what SIPp saw (it ends at -timeout): so that a timeout says why
+                  Effect.flatMap(Fiber.join(sipp), (exit) =>
+                    Effect.die(
+                      `INVITE ${i} timed out; SIPp exit ${exit.code}: ${exit.stdout} ${exit.stderr}\n${screen(dir)}`,
+                    ),
+                  ),
+                ),
             })
             if (Result.isFailure(started)) resume(Effect.die(started.failure))
           })
