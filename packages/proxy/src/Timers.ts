@@ -4,7 +4,7 @@
  * on Effect's Clock until the earliest deadline: no fiber per timer, and TestClock drives them.
  *
  * A timer holds its target (a branch, a response context) as data and one `fire` function serves
- * them all: no closure per timer. A cancelled Timer C stays queued for up to 181 s, and a closure
+ * them all: no closure per timer. A cancelled Timer C stayed queued for up to 181 s, and a closure
  * over the call's context made the garbage collector keep the call's messages alive well past
  * the call (with the transaction layer's WeakRef gone too: 9.1 → 2.4 KB promoted to the old
  * generation per call, `bench/call.ts --promoted`); cancelling now clears the target at once.

@@ -107,7 +107,7 @@ export class TimerQueue<T> {
       this.all.push(list)
     } else {
       // reuse an empty list: its old positions are all gone, so no live `Timer` names them
-      list = this.all.find((l) => l.first() < 0 && l.owners.length === 0)
+      list = this.all.find((l) => l.first() < 0)
       if (list === undefined) throw new RangeError(`more than ${LISTS} timer durations in use at once`)
       this.lists.delete(list.ms)
       list.ms = ms
@@ -126,7 +126,6 @@ export class TimerQueue<T> {
     this.index = index
     return list
   }
-  private index = 0
 
   /** no-op when it already fired or was cancelled */
   cancel(timer: Timer): void {
@@ -160,6 +159,8 @@ export class TimerQueue<T> {
     return list === undefined ? undefined : list.deadlines[this.index]
   }
 
+  /** the index of the slot `slot` found in its list */
+  private index = 0
   /** the index of the timer `earliest` returned in its list */
   private fromIndex = 0
 

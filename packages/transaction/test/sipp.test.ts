@@ -45,21 +45,16 @@ const screen = (dir: string): string => {
   return file === undefined ? "" : readFileSync(join(dir, file), "latin1")
 }
 
-/** Messages, Retrans and Lost columns summed over the scenario lines that receive `method` */
+/** Messages and Retrans columns of the scenario line that receives `method` */
 const received = (text: string, method: string): { messages: number; retrans: number; lost: number } | undefined => {
-  let sum: { messages: number; retrans: number; lost: number } | undefined
-  for (const line of text.split("\n").filter((l) => new RegExp(`-+>\\s+${method}\\b`).test(l))) {
-    const numbers = line
-      .split(/\s+/)
-      .filter((w) => /^\d+$/.test(w))
-      .map(Number)
-    if (numbers.length < 2) continue
-    sum ??= { messages: 0, retrans: 0, lost: 0 }
-    sum.messages += numbers[0]!
-    sum.retrans += numbers[1]!
-    sum.lost += numbers[4] ?? 0
-  }
-  return sum
+  const line = text.split("\n").find((l) => new RegExp(`-+>\\s+${method}\\b`).test(l))
+  const numbers = line
+    ?.split(/\s+/)
+    .filter((w) => /^\d+$/.test(w))
+    .map(Number)
+  return numbers === undefined || numbers.length < 2
+    ? undefined
+    : { messages: numbers[0]!, retrans: numbers[1]!, lost: numbers[4] ?? 0 }
 }
 
 /** how many retransmissions a schedule (ms after the first send) makes before `elapsed` */
@@ -84,10 +79,11 @@ const udpLayer = Effect.gen(function* () {
  */
 const udpBound = (port: number, ms: number): Effect.Effect<boolean> =>
   Effect.promise(async () => {
-    const hex = `:${port.toString(16).toUpperCase().padStart(4, "0")} `
+    // local_address is the second field, hex `ADDRESS:PORT`
+    const suffix = `:${port.toString(16).toUpperCase().padStart(4, "0")}`
     for (const until = Date.now() + ms; Date.now() < until; ) {
       const table = existsSync("/proc/net/udp") ? readFileSync("/proc/net/udp", "latin1") : ""
-      if (table.split("\n").some((line) => line.trim().split(/\s+/)[1]?.endsWith(hex.trim()))) return true
+      if (table.split("\n").some((line) => line.trim().split(/\s+/)[1]?.endsWith(suffix))) return true
       await new Promise((r) => setTimeout(r, 50))
     }
     return false
