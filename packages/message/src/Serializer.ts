@@ -6,8 +6,6 @@ import { canonicalName } from "./Headers.ts"
 import type { SipMessage } from "./Model.ts"
 import { format } from "./Uri.ts"
 
-const REQUIRES_UTF8 = /[^\x00-\x7f]/
-
 /** The header section (start line through the empty line) as text. */
 export const head = (m: SipMessage): string => {
   let out = m._tag === "SipRequest" ? `${m.method} ${formatUri(m)} SIP/2.0\r\n` : `SIP/2.0 ${m.status} ${m.reason}\r\n`
@@ -42,22 +40,6 @@ export const serialize = (m: SipMessage): Uint8Array => {
   if (body.length > 0) out.set(body, len)
   return out
 }
-
-/**
- * The serialised message as a string of one character per octet (latin1): what a transaction
- * keeps to resend (`Buffer.from(w, "latin1")` gives the octets back). It lives on the JS heap,
- * cheaper to make and to hold than a small ArrayBuffer, and owns its characters: the header
- * text is flattened (by the regexp test), so no slice of a received message's text is kept.
- */
-export const wire = (m: SipMessage): string => {
-  const text = head(m)
-  const w = REQUIRES_UTF8.test(text) ? Buffer.from(text, "utf8").toString("latin1") : text
-  const body = m.body
-  return body.length === 0 ? w : w + Buffer.from(body.buffer, body.byteOffset, body.length).toString("latin1")
-}
-
-/** The octets of a `wire` string. */
-export const fromWire = (w: string): Uint8Array => Buffer.from(w, "latin1")
 
 /** The whole message as text (body decoded as UTF-8), for logs and tests. */
 // biome-ignore lint/suspicious/noShadowRestrictedNames: `Serializer.toString` is the public name

@@ -35,7 +35,7 @@ const tapped = (transport: Transport["Service"], wire: Wire): Transport["Service
       ? undefined
       : (message, destination, onError) => {
           wire.log.push({ dir: "out", message })
-          transport.sendNow!(message, destination, onError)
+          return transport.sendNow!(message, destination, onError)
         },
   subscribe: (handler) =>
     transport.subscribe((inbound) => {

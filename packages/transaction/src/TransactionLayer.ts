@@ -27,6 +27,7 @@ import * as NonInviteServerTransaction from "./machines/NonInviteServerTransacti
 import { type Timer, TimerQueue } from "./TimerQueue.ts"
 import * as Timers from "./Timers.ts"
 import { Wakeup } from "./Wakeup.ts"
+import { type Chunk, WireArena } from "./WireArena.ts"
 
 // ---- the interface to the Transaction User ----
 
@@ -277,10 +278,13 @@ abstract class Core {
   readonly method: string
   readonly destination: Destination
   node: Compiled.Node
-  /** its running timers (slots in the layer's `TimerQueue`) */
-  timers: Array<Timer> = []
-  /** the last response sent (servers) or the ACK (INVITE clients), serialised once (`Serializer.wire`) */
-  wire: string | undefined = undefined
+  /**
+   * its running timers (slots in the layer's `TimerQueue`): the first in a field, any others in
+   * an array. Most transactions run one or two, and a lingering one its last (J, K, L, M, D, I)
+   * for 32 s: no array per transaction to promote.
+   */
+  timer: Timer = -1
+  moreTimers: Array<Timer> | undefined = undefined
   /** events raised while this transaction runs actions, processed in order afterwards */
   pending: Array<readonly [string, SipRequest | SipResponse | TransportError | undefined]> | undefined = undefined
   /** a zero-length timer started by the current step (D, I, J, K on reliable transports) */
@@ -298,11 +302,37 @@ abstract class Core {
     this.destination = destination
     this.node = node
   }
+
+  addTimer(t: Timer): void {
+    if (this.timer < 0) this.timer = t
+    else (this.moreTimers ??= []).push(t)
+  }
+
+  /** forgets a timer that fired or was cancelled */
+  dropTimer(t: Timer): void {
+    const more = this.moreTimers
+    if (this.timer === t) this.timer = more !== undefined && more.length > 0 ? more.pop()! : -1
+    else if (more !== undefined) {
+      const i = more.indexOf(t)
+      if (i >= 0) more.splice(i, 1)
+    }
+  }
+
+  /** the running timer named `name` (A, B, …), else -1 */
+  timerNamed(queue: TimerQueue<Core>, name: string): Timer {
+    if (this.timer >= 0 && queue.name(this.timer) === name) return this.timer
+    const more = this.moreTimers
+    if (more !== undefined) for (const t of more) if (queue.name(t) === name) return t
+    return -1
+  }
 }
 
 abstract class Tx extends Core {
   readonly request: SipRequest
   lastResponse: SipResponse | undefined = undefined
+  /** the octets the transport made of `sentOf` (its last response or ACK), kept by the Remnant to resend */
+  sent: Uint8Array | undefined = undefined
+  sentOf: SipRequest | SipResponse | undefined = undefined
 
   constructor(layer: Engine, kind: Kind, id: string, request: SipRequest, destination: Destination) {
     super(
@@ -394,16 +424,31 @@ class Remnant extends Core {
   handle: Tx | undefined
   /** INVITE servers: where ACKs in Accepted came from, for the TU (RFC 6026 §8.7) */
   readonly source: Source | undefined
+  /** the last response (servers) or the ACK (INVITE clients) to resend: a range of a `WireArena` chunk */
+  wire: Chunk | undefined = undefined
+  wireAt = 0
+  wireLength = 0
 
-  constructor(tx: Tx, host: string, port: number | undefined, handle: Tx | undefined, source: Source | undefined) {
-    super(tx.layer, tx.kind, tx.id, tx.method, ownDestination(tx.destination), tx.node)
+  constructor(
+    tx: Tx,
+    destination: Destination,
+    host: string,
+    port: number | undefined,
+    handle: Tx | undefined,
+    source: Source | undefined,
+  ) {
+    super(tx.layer, tx.kind, tx.id, tx.method, destination, tx.node)
     this.source = source
     this.host = host
     this.port = port
     this.handle = handle
-    this.wire = tx.wire
-    this.timers = tx.timers.slice() // exact length: the grown array's spare capacity stays behind
-    for (const t of this.timers) tx.layer.queue.setOwner(t, this)
+    const queue = tx.layer.queue
+    this.timer = tx.timer
+    if (tx.timer >= 0) queue.setOwner(tx.timer, this)
+    if (tx.moreTimers !== undefined && tx.moreTimers.length > 0) {
+      this.moreTimers = tx.moreTimers.slice() // exact length: the grown array's spare capacity stays behind
+      for (const t of this.moreTimers) queue.setOwner(t, this)
+    }
   }
 
   server(): ServerTx | undefined {
@@ -423,6 +468,7 @@ class Engine {
   readonly serverCancels = new Map<string, Core>()
   readonly tables: ReadonlyArray<Compiled.Table>
   readonly queue = new TimerQueue<Core>()
+  readonly arena = new WireArena()
   /** queued sends as flat triples (message, destination, transaction): no tuple per message */
   outbox: Array<SipRequest | SipResponse | Destination | Core | undefined> = []
   /** the drained outbox, reused as the next one */
@@ -638,14 +684,18 @@ class Engine {
     // RFC 6026 Accepted: the transaction resends nothing of its own (a server sends the TU's
     // later 2xx, a client's 2xx are ACKed by the TU), so there are no octets to keep
     const accepted = tx.node.value === "Accepted"
-    if (tx.wire === undefined && !accepted) {
-      // serialised once, here: retransmissions resend these octets
+    let bytes: Uint8Array | undefined
+    if (!accepted) {
+      // retransmissions resend these octets: the transport's own when it said what it sent
       const last = tx instanceof ClientTx ? tx.ack : tx.lastResponse
       if (last !== undefined) {
-        try {
-          tx.wire = Serializer.wire(last)
-        } catch {
-          return // keep the full transaction: it can still resend the object
+        bytes = tx.sentOf === last ? tx.sent : undefined
+        if (bytes === undefined) {
+          try {
+            bytes = Serializer.serialize(last)
+          } catch {
+            return // keep the full transaction: it can still resend the object
+          }
         }
       } else if (!(tx instanceof ClientTx) || tx.kind === Kind.InviteClient) return
     }
@@ -658,19 +708,52 @@ class Engine {
       const keep =
         c.onTerminated !== undefined ||
         (invite && (accepted ? c.acceptedResponses !== "stray" : c.onTransportError !== undefined))
-      remnant = new Remnant(tx, "", undefined, keep ? tx : undefined, undefined)
+      remnant = new Remnant(tx, this.shared(tx.destination), "", undefined, keep ? tx : undefined, undefined)
     } else {
       const s = tx as ServerTx
       const keep = s.listener !== undefined
       const invite = s.kind === Kind.InviteServer
-      const host = ownCopy(s.via.host)
-      remnant = new Remnant(s, host, s.via.port, keep ? s : undefined, invite ? s.source : undefined)
+      const host = s.via.host === this.lastHost ? this.lastHost : (this.lastHost = ownCopy(s.via.host))
+      const source = invite ? s.source : undefined
+      remnant = new Remnant(s, this.shared(s.destination), host, s.via.port, keep ? s : undefined, source)
     }
+    if (bytes !== undefined) this.keepWire(remnant, bytes)
     tx.remnant = remnant
-    tx.timers = []
-    const map = this.mapOf(tx)
-    if (map.get(tx.id) === tx) map.set(tx.id, remnant)
+    tx.timer = -1
+    tx.moreTimers = undefined
+    tx.sent = undefined
+    // a live transaction is its table's entry for its key (one lookup in a table of ~1M)
+    this.mapOf(tx).set(tx.id, remnant)
     this.lingering++
+  }
+
+  /**
+   * The last Remnant's sent-by host and destination, shared by the next when equal: under load
+   * most requests come from a few peers, and each copy would live for 32 s.
+   */
+  private lastHost = ""
+  private lastDestination: Destination | undefined = undefined
+
+  private shared(d: Destination): Destination {
+    const last = this.lastDestination
+    if (
+      last !== undefined &&
+      last.port === d.port &&
+      last.address === d.address &&
+      last.protocol === d.protocol &&
+      last.connectionId === d.connectionId
+    ) {
+      return last
+    }
+    this.lastDestination = ownDestination(d)
+    return this.lastDestination
+  }
+
+  private keepWire(r: Remnant, bytes: Uint8Array): void {
+    if (r.wire !== undefined) this.arena.release(r.wire)
+    r.wire = this.arena.put(bytes)
+    r.wireAt = this.arena.at
+    r.wireLength = bytes.length
   }
 
   private mapOf(tx: Core): Map<string, Core> {
@@ -695,7 +778,7 @@ class Engine {
           return
         }
         const now = this.clock.currentTimeMillisUnsafe()
-        tx.timers.push(this.queue.schedule(now, step.ms, step.timer, step.event, tx))
+        tx.addTimer(this.queue.schedule(now, step.ms, step.timer, step.event, tx))
         if (now + step.ms < this.wakeup.sleepingUntil) this.wakeup.wake()
         return
       }
@@ -716,16 +799,16 @@ class Engine {
       case "sendAck": {
         const c = tx as ClientTx
         c.ack ??= Messages.ackFor(tx.request, message as SipResponse)
-        this.enqueue(c.ack, tx.destination, tx)
+        this.sendKept(c, c.ack)
         return
       }
       case "sendResponse":
         // the first sends go out as objects, through whatever wraps the transport's send
-        if (tx.lastResponse !== undefined) this.enqueue(tx.lastResponse, tx.destination, tx)
+        if (tx.lastResponse !== undefined) this.sendKept(tx, tx.lastResponse)
         return
       case "sendTrying":
         tx.lastResponse = Messages.tryingFor(tx.request)
-        this.enqueue(tx.lastResponse, tx.destination, tx)
+        this.sendKept(tx, tx.lastResponse)
         return
       case "passToTU": {
         const c = tx as ClientTx
@@ -749,19 +832,19 @@ class Engine {
   private execRemnant(r: Remnant, name: Compiled.EffectName, message: unknown): void {
     switch (name) {
       case "sendAck":
-        if (r.wire !== undefined) this.sendSerialised(r, r.wire)
+        this.resend(r)
         return
       case "sendResponse": {
         // RFC 6026 Accepted: a 2xx retransmitted by the TU replaces the bytes
         if (message !== undefined && (message as SipResponse)._tag === "SipResponse") {
           try {
-            r.wire = Serializer.wire(message as SipResponse)
+            this.keepWire(r, Serializer.serialize(message as SipResponse))
           } catch (cause) {
             this.transportFailed(r, encodeError(r.destination, cause))
             return
           }
         }
-        if (r.wire !== undefined) this.sendSerialised(r, r.wire)
+        this.resend(r)
         return
       }
       case "passToTU": {
@@ -812,28 +895,26 @@ class Engine {
   }
 
   private cancelTimer(tx: Core, name: string): void {
-    const timers = tx.timers
-    for (let i = 0; i < timers.length; i++) {
-      const t = timers[i]!
-      if (this.queue.name(t) === name) {
-        this.queue.cancel(t)
-        timers.splice(i, 1)
-        return
-      }
-    }
+    const t = tx.timerNamed(this.queue, name)
+    if (t < 0) return
+    this.queue.cancel(t)
+    tx.dropTimer(t)
   }
 
   private terminate(tx: Core): void {
     tx.alive = false
-    for (const t of tx.timers) this.queue.cancel(t)
-    tx.timers.length = 0
+    if (tx.timer >= 0) this.queue.cancel(tx.timer)
+    if (tx.moreTimers !== undefined) for (const t of tx.moreTimers) this.queue.cancel(t)
+    tx.timer = -1
+    tx.moreTimers = undefined
     tx.pending = undefined
-    const map = this.mapOf(tx)
-    if (map.get(tx.id) === tx) map.delete(tx.id)
+    this.mapOf(tx).delete(tx.id) // it was alive, so the entry is its own
     const handle = tx instanceof Remnant ? tx.handle : (tx as Tx)
     if (tx instanceof Remnant) {
       this.lingering--
       tx.handle = undefined
+      if (tx.wire !== undefined) this.arena.release(tx.wire)
+      tx.wire = undefined
     }
     if (handle instanceof ClientTx) handle.callbacks.onTerminated?.(handle)
     else if (handle !== undefined) {
@@ -845,28 +926,40 @@ class Engine {
 
   // -- the pump: sends and timers --
 
-  private enqueue(message: SipRequest | SipResponse, destination: Destination, tx: Core | undefined): void {
+  /** sends; returns the octets when the transport serialised them at once */
+  private enqueue(
+    message: SipRequest | SipResponse,
+    destination: Destination,
+    tx: Core | undefined,
+  ): Uint8Array | undefined {
     const sendNow = this.sendNow
     if (sendNow !== undefined) {
       // a fiber wake-up per message costs more than the send itself; a failure comes back
       // as an event (queued behind the current step when it is reported at once)
-      sendNow(message, destination, (error) => this.transportFailed(tx, error))
-      return
+      return sendNow(message, destination, (error) => this.transportFailed(tx, error))
     }
     this.outbox.push(message, destination, tx)
     if (this.outbox.length === 3) this.wakeup.wake()
+    return undefined
   }
 
-  private sendSerialised(tx: Core, wire: string): void {
-    const bytes = Serializer.fromWire(wire)
+  /** sends what a Remnant may resend, keeping the transport's octets of it */
+  private sendKept(tx: Tx, message: SipRequest | SipResponse): void {
+    tx.sent = this.enqueue(message, tx.destination, tx)
+    tx.sentOf = message
+  }
+
+  private resend(r: Remnant): void {
+    if (r.wire === undefined) return
+    const bytes = this.arena.read(r.wire, r.wireAt, r.wireLength)
     const sendBytes = this.sendBytes
     if (sendBytes !== undefined) {
-      sendBytes(bytes, tx.destination, (error) => this.transportFailed(tx, error))
+      sendBytes(bytes, r.destination, (error) => this.transportFailed(r, error))
       return
     }
     // no byte path in this transport: parse the bytes back (retransmissions only)
     const parsed = Parser.parse(bytes)
-    if (parsed._tag === "Ok") this.enqueue(parsed.message, tx.destination, tx)
+    if (parsed._tag === "Ok") this.enqueue(parsed.message, r.destination, r)
   }
 
   /** fires every timer due now; returns the next deadline */
@@ -876,8 +969,7 @@ class Engine {
     for (;;) {
       const tx = queue.takeDue(now)
       if (tx === undefined) return queue.next()
-      const i = tx.timers.indexOf(queue.fired)
-      if (i >= 0) tx.timers.splice(i, 1)
+      tx.dropTimer(queue.fired)
       this.dispatch(tx, queue.firedEvent, undefined)
     }
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Serializer, type SipMessage, type SipRequest, type SipResponse } from "@sipfx/message"
+import { Header, Message, Serializer, type SipMessage, type SipRequest, type SipResponse } from "@sipfx/message"
 import { Network } from "@sipfx/simnet"
 import { type Destination, Transport } from "@sipfx/transport"
 import { Effect } from "effect"
@@ -222,6 +222,42 @@ describe("transactions past their final response keep only key, destination and 
         expect(net.counters.sentBytes - before).toBe(2)
         expect(arrivals.map((m) => (m as SipResponse).status)).toEqual([200, 200, 200])
         expect(text(arrivals[1])).toBe(text(arrivals[0]))
+        expect(text(arrivals[2])).toBe(text(arrivals[0]))
+      }),
+  )
+
+  it.effect(
+    "§17.2.2 with a transport that sends at once (sendNow): retransmissions resend the very octets it sent, not a second serialisation",
+    () =>
+      Effect.gen(function* () {
+        const net = Testing.memoryNetwork()
+        const server = net.endpoint(5080, "UDP")
+        let serialised = 0
+        // a transport that stamps what it serialises: a layer that serialised the 200 again would resend it unstamped
+        const stamping: Transport["Service"] = {
+          ...server,
+          sendNow: (message, destination, onError) => {
+            const stamped = { ...message, headers: [...message.headers, Header.raw("X-Serialised", `${++serialised}`)] }
+            const bytes = Serializer.serialize(stamped)
+            server.sendBytes!(bytes, destination, onError)
+            return bytes
+          },
+        }
+        const layer = yield* TransactionLayer.make().pipe(Effect.provideService(Transport, stamping))
+        yield* layer.serve((tx) => {
+          tx.respond(Testing.response(tx.request, 200, "s"))
+        })
+        const peer = net.endpoint(5070, "UDP")
+        const arrivals: Array<SipMessage> = []
+        yield* peer.subscribe((inbound) => arrivals.push(inbound.message))
+        const toServer: Destination = { protocol: "UDP", address: "127.0.0.1", port: 5080 }
+        const req = Testing.request({ method: "REGISTER", via: "SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-now1" })
+        yield* peer.send(req, toServer)
+        yield* peer.send(req, toServer)
+        yield* peer.send(req, toServer)
+        expect(layer.stats()).toMatchObject({ serverTransactions: 1, lingering: 1 })
+        expect(serialised).toBe(1)
+        expect(arrivals.map((m) => Message.header(m, "X-Serialised"))).toEqual(["1", "1", "1"])
         expect(text(arrivals[2])).toBe(text(arrivals[0]))
       }),
   )

@@ -656,21 +656,25 @@ export const make = (
     }
 
     /** unicast UDP in one synchronous socket call: serialise, pick the socket, send */
-    const sendNow = (message: SipMessage, destination: Destination, onError: (error: TransportError) => void): void => {
+    const sendNow = (
+      message: SipMessage,
+      destination: Destination,
+      onError: (error: TransportError) => void,
+    ): Uint8Array | undefined => {
       if (closed) {
         onError(fail("Closed", "transport closed", destination))
-        return
+        return undefined
       }
       if (destination.protocol !== "UDP" || isMulticast(destination.address)) {
         sendLater(message, destination, onError)
-        return
+        return undefined
       }
       let bytes: Uint8Array
       try {
         bytes = serialize(message)
       } catch (cause) {
         onError(fail("Encode", `cannot serialise: ${String(cause)}`, destination, cause))
-        return
+        return undefined
       }
       const listener = udpSocketFor(destination.address)
       if (
@@ -680,12 +684,13 @@ export const make = (
       ) {
         // no socket, too large, or a large request that leaves over TCP: `send` says which
         sendLater(message, destination, onError)
-        return
+        return undefined
       }
       listener.socket.send(bytes, destination.port, destination.address, (error) => {
         if (error) onError(fail(errorReason(error), error.message, destination, error))
         else stats.sent++
       })
+      return bytes
     }
 
     /** pre-serialised bytes: unicast UDP in one socket call, streams and multicast through an Effect */

@@ -107,10 +107,15 @@ export class Transport extends Context.Service<
     /**
      * `send` as a plain call, for hot paths that must not start a fiber per message (a
      * transaction layer's responses). A failure goes to `onError`, at once or later (a socket
-     * error). Optional: without it, callers run `send`.
+     * error). It returns the octets it sent when it serialised the message itself, else
+     * undefined: a transaction keeps them to retransmit. Optional: without it, callers run `send`.
      */
     readonly sendNow?:
-      | ((message: SipMessage, destination: Destination, onError: (error: TransportError) => void) => void)
+      | ((
+          message: SipMessage,
+          destination: Destination,
+          onError: (error: TransportError) => void,
+        ) => Uint8Array | undefined)
       | undefined
     /**
      * Sends bytes that are already one serialised message, as they are (no §18.1.1 switch to TCP):
