@@ -9,7 +9,6 @@ import * as fc from "fast-check"
 import {
   Arbitrary,
   Framer,
-  Header,
   Headers,
   Message,
   ParseError,

@@ -91,7 +91,8 @@ const sentByFor = (listen: Config.ListenConfig, bound: string): string | undefin
   return family === "IPv6" ? "::1" : "127.0.0.1"
 }
 
-const familyOf = (address: string): 4 | 6 => (net.isIPv6(address) ? 6 : 4)
+/** of an IP literal or a name: only an IPv6 literal has a colon */
+const familyOf = (address: string): 4 | 6 => (address.includes(":") ? 6 : 4)
 
 /**
  * dgram resolves every destination before sending, through a `dns.lookup` that answers an IP
@@ -103,10 +104,22 @@ const numericLookup = (
   family: unknown,
   callback: (error: Error | null, address: string, family: number) => void,
 ): void => {
+  // most datagrams go back to the last address: its kind is known (`isIP` runs a regular expression)
+  if (address === lastLiteral) {
+    callback(null, address, lastKind)
+    return
+  }
   const kind = net.isIP(address)
-  if (kind !== 0) callback(null, address, kind)
-  else dns.lookup(address, family as number, callback)
+  if (kind === 0) {
+    dns.lookup(address, family as number, callback)
+    return
+  }
+  lastLiteral = address
+  lastKind = kind
+  callback(null, address, kind)
 }
+let lastLiteral = ""
+let lastKind = 4
 
 /** Builds the engine and binds every listener; the Scope owns all sockets. */
 export const make = (

@@ -158,6 +158,9 @@ export const requestDestination = (
 
 /** True for IPv4 224.0.0.0/4 and IPv6 ff00::/8 (§18.1.1 multicast). */
 export const isMulticast = (address: string): boolean => {
+  // a unicast address needs no parse: every send asks (`isIP` runs a regular expression)
+  const c = address.charCodeAt(0)
+  if (c !== 0x32 && c !== 0x66 && c !== 0x46) return false // not "2…" (224–239) nor "ff…"
   const kind = isIP(address)
   if (kind === 4) {
     const first = Number(address.slice(0, address.indexOf(".")))

@@ -134,13 +134,15 @@ describe("Routing: server side (§18.2.1, §18.2.2, RFC 3581)", () => {
   })
 
   it("§18.1.1 multicast addresses recognised (224.0.0.0/4, ff00::/8)", () => {
-    expect(["224.0.1.75", "239.255.255.250", "ff02::1"].map(Routing.isMulticast)).toEqual([true, true, true])
-    expect(["223.255.255.255", "240.0.0.1", "127.0.0.1", "::1", "example.com"].map(Routing.isMulticast)).toEqual([
-      false,
-      false,
-      false,
-      false,
-      false,
+    expect(["224.0.1.75", "239.255.255.250", "ff02::1", "FF05::1:3"].map(Routing.isMulticast)).toEqual([
+      true,
+      true,
+      true,
+      true,
     ])
+    const unicast = ["223.255.255.255", "240.0.0.1", "25.0.0.1", "2001:db8::1", "fe80::1", "127.0.0.1", "::1"]
+    expect([...unicast, "example.com", "ff.example.com"].map(Routing.isMulticast)).toEqual(
+      unicast.map(() => false).concat(false, false),
+    )
   })
 })
