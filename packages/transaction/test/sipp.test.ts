@@ -191,9 +191,9 @@ describe.skipIf(!has("sipp"))("SIPp over UDP", () => {
               `${sippPort}`,
               "-m",
               `${calls}`,
-              // 10%, not 20: when SIPp loses both its 180 and its 200 and our INVITE retransmission
-              // (Timer A) comes before its own 200 retransmission, SIPp takes the INVITE for an
-              // unexpected message and aborts the call (SIPp 3.6; one 20% run in ten failed so)
+              // 10%, not 20: when SIPp loses its 180, its 200 and its first 200 retransmission (250 ms,
+              // see the scenario), our INVITE retransmission (Timer A) comes first and SIPp 3.6 takes
+              // it for an unexpected message and aborts the call
               "-lost",
               "10",
               "-timeout",
