@@ -6,6 +6,7 @@ const benchmarks: Record<string, () => Promise<{ run: (args: ReadonlyArray<strin
   parse: () => import("./parse/Bench.ts"),
   proxy: () => import("./proxy.ts"),
   registrar: () => import("./registrar.ts"),
+  "registrar-pipeline": () => import("./registrar-pipeline.ts"),
   transaction: () => import("./transaction.ts"),
   transport: () => import("./transport.ts"),
 }

@@ -1,0 +1,170 @@
+/**
+ * `pnpm bench registrar-pipeline [--rate 40000] [--seconds 50] [--warmup 35]`
+ *
+ * The registrar's work per REGISTER without sockets or SIPp: REGISTER datagrams (the bench
+ * scenario's pairs: expires 300, then 0 on the same Call-ID) are parsed and fed, `rate` a second,
+ * through the TransactionLayer, the registrar and the in-memory location service, and the
+ * responses serialised by a Transport whose `sendNow` only counts. After `warmup` seconds (past
+ * Timer J's 32 s, so that a full population of lingering transactions is held) it measures each
+ * thread's CPU per REGISTER from `/proc/self/task`, V8's GC pauses and the heap. No peer runs
+ * this pipeline, so the figures are for comparing two versions of the code run alternately;
+ * `pnpm bench registrar` gives the ratio to Kamailio.
+ */
+import { readdirSync, readFileSync } from "node:fs"
+import { PerformanceObserver } from "node:perf_hooks"
+import { MemoryLocation } from "@sipfx/location"
+import { Parser, Serializer } from "@sipfx/message"
+import { Registrar } from "@sipfx/registrar"
+import { TransactionLayer } from "@sipfx/transaction"
+import { type Inbound, type Source, Transport } from "@sipfx/transport"
+import { Effect, Layer, Stream } from "effect"
+import { arg } from "./Peers.ts"
+
+/** CPU ticks (user + system) per thread name, from /proc (Linux) */
+const threadTicks = (): Map<string, number> => {
+  const out = new Map<string, number>()
+  for (const task of readdirSync("/proc/self/task")) {
+    const stat = readFileSync(`/proc/self/task/${task}/stat`, "utf8")
+    const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).replace(/\s/g, "")
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    out.set(name, (out.get(name) ?? 0) + Number(fields[11]) + Number(fields[12]))
+  }
+  return out
+}
+const TICK_US = 10_000 // USER_HZ 100
+
+/** `perf_hooks` GC entry kinds */
+const gcKinds: Record<number, string> = {
+  1: "scavenge",
+  2: "mark-compact",
+  4: "incremental marking",
+  8: "weak callbacks",
+}
+
+const source: Source = {
+  protocol: "UDP",
+  address: "127.0.0.1",
+  port: 15_171,
+  connectionId: undefined,
+  local: { address: "127.0.0.1", port: 5060 },
+}
+
+/** the scenario's REGISTER (packages/server/fixtures/bench-register.xml) for call `n`, 1000 users */
+const register = (n: number, cseq: number, expires: number): Uint8Array => {
+  const user = `user${String(n % 1000).padStart(4, "0")}`
+  return Buffer.from(
+    `REGISTER sip:127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:15171;branch=z9hG4bK-1-${n}-${cseq}\r\n` +
+      `Max-Forwards: 70\r\nFrom: <sip:${user}@127.0.0.1>;tag=1-${n}\r\nTo: <sip:${user}@127.0.0.1>\r\n` +
+      `Call-ID: ${n}-1@127.0.0.1\r\nCSeq: ${cseq} REGISTER\r\nContact: <sip:${user}@127.0.0.1:15171>\r\n` +
+      `Expires: ${expires}\r\nContent-Length: 0\r\n\r\n`,
+  )
+}
+
+export const run = async (args: ReadonlyArray<string>): Promise<void> => {
+  const rate = Number(arg(args, "rate", "40000"))
+  const seconds = Number(arg(args, "seconds", "50"))
+  const warmup = Number(arg(args, "warmup", "35"))
+  let handler: ((inbound: Inbound) => void) | undefined
+  let sent = 0
+  const transport = Layer.succeed(Transport, {
+    listenPoints: [{ protocol: "UDP", address: "127.0.0.1", port: 5060 }],
+    subscribe: (h) =>
+      Effect.sync(() => {
+        handler = h
+      }),
+    incoming: Stream.empty,
+    send: () => Effect.void,
+    sendNow: (message) => {
+      sent++
+      return Serializer.serialize(message)
+    },
+    sendBytes: () => {
+      sent++
+    },
+  })
+  const feed = (bytes: Uint8Array) => {
+    const parsed = Parser.parse(bytes)
+    if (parsed._tag === "Err") throw new Error(parsed.error.reason)
+    handler!({ message: parsed.message, source, receivedAt: Date.now() })
+  }
+
+  // what making the datagrams costs, to tell it apart
+  const g0 = process.cpuUsage()
+  for (let n = 0; n < 200_000; n++) register(n, 1, 300)
+  const g = process.cpuUsage(g0)
+  const generate = (g.user + g.system) / 200_000
+
+  const gc = new Map<string, { count: number; ms: number }>()
+  let measuring = false
+  const observer = new PerformanceObserver((list) => {
+    if (!measuring) return
+    for (const e of list.getEntries()) {
+      const code = (e as { readonly detail?: { readonly kind?: number } }).detail?.kind ?? 0
+      const kind = gcKinds[code] ?? `kind ${code}`
+      const k = gc.get(kind) ?? { count: 0, ms: 0 }
+      k.count++
+      k.ms += e.duration
+      gc.set(kind, k)
+    }
+  })
+  observer.observe({ entryTypes: ["gc"] })
+
+  const pipeline = Registrar.serve.pipe(
+    Layer.provideMerge(Registrar.layer({})),
+    Layer.provide(MemoryLocation.layer()),
+    Layer.provideMerge(TransactionLayer.layer()),
+    Layer.provide(transport),
+  )
+  const program = Effect.gen(function* () {
+    const transactions = yield* TransactionLayer.TransactionLayer
+    let call = 0
+    let before: Map<string, number> | undefined
+    let sentBefore = 0
+    const t0 = performance.now()
+    yield* Effect.promise(
+      () =>
+        new Promise<void>((done) => {
+          const tick = () => {
+            const elapsed = (performance.now() - t0) / 1000
+            if (elapsed >= seconds) return done()
+            if (before === undefined && elapsed >= warmup) {
+              before = threadTicks()
+              sentBefore = sent
+              measuring = true
+            }
+            const due = Math.floor((elapsed * rate) / 2)
+            while (call < due) {
+              call++
+              feed(register(call, 1, 300))
+              feed(register(call, 2, 0))
+            }
+            setTimeout(tick, 1)
+          }
+          tick()
+        }),
+    )
+    measuring = false
+    const after = threadTicks()
+    const n = sent - sentBefore
+    const perThread = [...after]
+      .map(([name, t]) => [name, ((t - (before?.get(name) ?? 0)) * TICK_US) / n] as const)
+      .filter(([, us]) => us >= 0.05)
+    const total = perThread.reduce((s, [, us]) => s + us, 0)
+    const stats = transactions.stats()
+    console.log(
+      `registrar pipeline, ${rate.toLocaleString("en-US")} REGISTER/s in process, measured from ${warmup} s to ${seconds} s (${n.toLocaleString("en-US")} REGISTERs)`,
+    )
+    console.log(
+      `CPU per REGISTER: ${total.toFixed(1)} µs (${perThread.map(([name, us]) => `${name} ${us.toFixed(1)}`).join(", ")}), of which making the datagrams ${generate.toFixed(2)} µs`,
+    )
+    for (const [kind, k] of gc)
+      console.log(
+        `GC ${kind}: ${k.count} pauses, ${k.ms.toFixed(0)} ms (${((k.ms * 1000) / n).toFixed(2)} µs per REGISTER)`,
+      )
+    console.log(
+      `heap used ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB; ${stats.lingering.toLocaleString("en-US")} lingering transactions, ${stats.timers.toLocaleString("en-US")} armed timers`,
+    )
+  })
+  await Effect.runPromise(program.pipe(Effect.provide(pipeline)))
+  observer.disconnect()
+}
