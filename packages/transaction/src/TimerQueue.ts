@@ -21,54 +21,88 @@ export type Timer = number
 /** at most this many durations have lists at once (an empty list is reused for a new duration) */
 const LISTS = 4096
 
-/** the timers of one duration, oldest first, as parallel arrays; `head` is the first slot still held */
+/**
+ * The timers of one duration, oldest first, in a ring of parallel arrays. A timer's position
+ * only grows (`head` is the first still held, `tail` the next to fill); its index in the arrays is
+ * the position modulo the ring's power-of-two size. The ring grows when full and shrinks when
+ * mostly empty; pushing and passing the head never copy (a 1M-entry list of Timer J did, each
+ * time an array outgrew its capacity or dropped its consumed half).
+ */
 class List<T> {
   readonly id: number
   ms: number
+  mask = 0
   /** undefined once fired or cancelled */
   owners: Array<T | undefined> = []
-  deadlines: Array<number> = []
+  deadlines: Float64Array = new Float64Array(0)
   /** start order: equal deadlines fire in the order they were started */
-  seqs: Array<number> = []
+  seqs: Float64Array = new Float64Array(0)
   names: Array<string> = []
   events: Array<string> = []
   head = 0
-  /** the position of index 0 since the list began (a `Timer` names a position, not an index) */
-  base = 0
+  tail = 0
 
   constructor(id: number, ms: number) {
     this.id = id
     this.ms = ms
+    this.resize(16)
+  }
+
+  push(owner: T, deadline: number, seq: number, name: string, event: string): number {
+    if (this.tail - this.head > this.mask) this.resize((this.mask + 1) * 2)
+    const pos = this.tail++
+    const i = pos & this.mask // `&` keeps the low bits of any integer position
+    this.owners[i] = owner
+    this.deadlines[i] = deadline
+    this.seqs[i] = seq
+    this.names[i] = name
+    this.events[i] = event
+    return pos
   }
 
   /** index of the first live slot, cancelled slots at the head dropped on the way; -1 if none */
   first(): number {
     const owners = this.owners
+    const mask = this.mask
     let head = this.head
-    while (head < owners.length && owners[head] === undefined) head++
+    while (head < this.tail && owners[head & mask] === undefined) head++
     this.head = head
-    if (head < owners.length) {
-      if (head > 1024 && head * 2 > owners.length) this.dropHead()
-      return this.head
-    }
-    if (head > 0) this.dropHead()
-    return -1
+    const held = this.tail - head
+    if (held * 8 < mask && mask >= 1024) this.resize((mask + 1) / 2)
+    return held > 0 ? head & this.mask : -1
   }
 
-  /** drops the consumed prefix: positions stay, indexes shift by `head` */
-  dropHead(): void {
-    const head = this.head
-    const n = this.owners.length - head
-    for (const a of [this.owners, this.deadlines, this.seqs, this.names, this.events] as Array<Array<unknown>>) {
-      if (n > 0) a.copyWithin(0, head)
-      a.length = n
+  /** the index of a held position, else -1 */
+  indexOf(pos: number): number {
+    return pos >= this.head && pos < this.tail ? pos & this.mask : -1
+  }
+
+  private resize(size: number): void {
+    const owners = new Array<T | undefined>(size).fill(undefined)
+    const deadlines = new Float64Array(size)
+    const seqs = new Float64Array(size)
+    const names = new Array<string>(size).fill("")
+    const events = new Array<string>(size).fill("")
+    const mask = size - 1
+    for (let pos = this.head; pos < this.tail; pos++) {
+      const from = pos & this.mask
+      const to = pos & mask
+      owners[to] = this.owners[from]
+      deadlines[to] = this.deadlines[from]!
+      seqs[to] = this.seqs[from]!
+      names[to] = this.names[from]!
+      events[to] = this.events[from]!
     }
-    this.base += head
-    this.head = 0
+    this.owners = owners
+    this.deadlines = deadlines
+    this.seqs = seqs
+    this.names = names
+    this.events = events
+    this.mask = mask
   }
 
   get held(): number {
-    return this.owners.length - this.head
+    return this.tail - this.head
   }
 }
 
@@ -87,17 +121,11 @@ export class TimerQueue<T> {
   /** starts a timer `ms` after `now`; its deadline is `deadline(timer)` */
   schedule(now: number, ms: number, name: string, event: string, owner: T): Timer {
     const list = this.lists.get(ms) ?? this.listFor(ms)
-    const deadlines = list.deadlines
     // a clock stepping back must not put a deadline before one already queued in this list
-    const last = deadlines.length > list.head ? deadlines[deadlines.length - 1]! : now + ms
-    const index = list.owners.length
-    list.owners.push(owner)
-    deadlines.push(Math.max(now + ms, last))
-    list.seqs.push(this.seq++)
-    list.names.push(name)
-    list.events.push(event)
+    const last = list.tail > list.head ? list.deadlines[(list.tail - 1) & list.mask]! : now + ms
+    const pos = list.push(owner, Math.max(now + ms, last), this.seq++, name, event)
     this.armed++
-    return (list.base + index) * LISTS + list.id
+    return pos * LISTS + list.id
   }
 
   private listFor(ms: number): List<T> {
@@ -106,7 +134,7 @@ export class TimerQueue<T> {
       list = new List<T>(this.all.length, ms)
       this.all.push(list)
     } else {
-      // reuse an empty list: its old positions are all gone, so no live `Timer` names them
+      // reuse an empty list: its positions go on growing, so no old `Timer` names a new slot
       list = this.all.find((l) => l.first() < 0)
       if (list === undefined) throw new RangeError(`more than ${LISTS} timer durations in use at once`)
       this.lists.delete(list.ms)
@@ -121,8 +149,8 @@ export class TimerQueue<T> {
     if (timer < 0) return undefined
     const list = this.all[timer % LISTS]
     if (list === undefined) return undefined
-    const index = Math.floor(timer / LISTS) - list.base
-    if (index < list.head || index >= list.owners.length || list.owners[index] === undefined) return undefined
+    const index = list.indexOf(Math.floor(timer / LISTS))
+    if (index < 0 || list.owners[index] === undefined) return undefined
     this.index = index
     return list
   }
@@ -207,7 +235,7 @@ export class TimerQueue<T> {
     const owner = list.owners[index]
     list.owners[index] = undefined
     this.armed--
-    this.fired = (list.base + index) * LISTS + list.id
+    this.fired = list.head * LISTS + list.id // `earliest` left the head on this slot
     this.firedName = list.names[index]!
     this.firedEvent = list.events[index]!
     return owner

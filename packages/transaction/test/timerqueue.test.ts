@@ -127,4 +127,19 @@ describe("TimerQueue", () => {
     expect(queue.armed).toBe(0)
     expect(queue.owner(timer)).toBeUndefined()
   })
+
+  it("a list's ring grows and shrinks without a timer ever naming another's slot", () => {
+    const queue = new TimerQueue.TimerQueue<number>()
+    const timers = Array.from({ length: 3000 }, (_, i) => queue.schedule(i, 32_000, "J", "timerJ", i))
+    const fired: Array<number> = []
+    for (let o = queue.takeDue(32_000 + 2899); o !== undefined; o = queue.takeDue(32_000 + 2899)) fired.push(o)
+    expect(fired).toEqual(Array.from({ length: 2900 }, (_, i) => i))
+    // the ring shrank around the last 100; new timers take slots the fired ones had
+    const later = Array.from({ length: 500 }, (_, i) => queue.schedule(5000 + i, 32_000, "J", "timerJ", 3000 + i))
+    for (let i = 0; i < 3000; i++) expect(queue.owner(timers[i]!)).toBe(i < 2900 ? undefined : i)
+    for (let i = 0; i < 500; i++) expect(queue.owner(later[i]!)).toBe(3000 + i)
+    queue.cancel(timers[0]!) // stale: a no-op, not a cancel of whoever holds that slot now
+    expect(queue.armed).toBe(600)
+    expect(queue.deadline(later[499]!)).toBe(5499 + 32_000)
+  })
 })
