@@ -21,6 +21,20 @@ const setup = Effect.gen(function* () {
   return { layer, peer, arrivals, toPeer, toUa }
 })
 
+/** a layer on `transport` (port 5080 of `net`) whose TU answers 200 at once, and a peer on 5070 */
+const registrarLike = (net: ReturnType<typeof Testing.memoryNetwork>, transport: Transport["Service"]) =>
+  Effect.gen(function* () {
+    const layer = yield* TransactionLayer.make().pipe(Effect.provideService(Transport, transport))
+    yield* layer.serve((tx) => {
+      tx.respond(Testing.response(tx.request, 200, "s"))
+    })
+    const peer = net.endpoint(5070, "UDP")
+    const arrivals: Array<SipMessage> = []
+    yield* peer.subscribe((inbound) => arrivals.push(inbound.message))
+    const toServer: Destination = { protocol: "UDP", address: "127.0.0.1", port: 5080 }
+    return { layer, peer, arrivals, toServer }
+  })
+
 const settle = TestClock.adjust(0)
 const text = (m: SipMessage | undefined): string => new TextDecoder().decode(Serializer.serialize(m!))
 
@@ -203,14 +217,7 @@ describe("transactions past their final response keep only key, destination and 
     () =>
       Effect.gen(function* () {
         const net = Testing.memoryNetwork()
-        const layer = yield* TransactionLayer.make().pipe(Effect.provideService(Transport, net.endpoint(5080, "UDP")))
-        yield* layer.serve((tx) => {
-          tx.respond(Testing.response(tx.request, 200, "s"))
-        })
-        const peer = net.endpoint(5070, "UDP")
-        const arrivals: Array<SipMessage> = []
-        yield* peer.subscribe((inbound) => arrivals.push(inbound.message))
-        const toServer: Destination = { protocol: "UDP", address: "127.0.0.1", port: 5080 }
+        const { layer, peer, arrivals, toServer } = yield* registrarLike(net, net.endpoint(5080, "UDP"))
         const req = Testing.request({ method: "REGISTER", via: "SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-mem1" })
         yield* peer.send(req, toServer)
         yield* settle // the first send leaves through the layer's outbox fiber
@@ -243,14 +250,7 @@ describe("transactions past their final response keep only key, destination and 
             return bytes
           },
         }
-        const layer = yield* TransactionLayer.make().pipe(Effect.provideService(Transport, stamping))
-        yield* layer.serve((tx) => {
-          tx.respond(Testing.response(tx.request, 200, "s"))
-        })
-        const peer = net.endpoint(5070, "UDP")
-        const arrivals: Array<SipMessage> = []
-        yield* peer.subscribe((inbound) => arrivals.push(inbound.message))
-        const toServer: Destination = { protocol: "UDP", address: "127.0.0.1", port: 5080 }
+        const { layer, peer, arrivals, toServer } = yield* registrarLike(net, stamping)
         const req = Testing.request({ method: "REGISTER", via: "SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-now1" })
         yield* peer.send(req, toServer)
         yield* peer.send(req, toServer)
