@@ -96,12 +96,16 @@ export const kamailio = async (cfg: string, port: number, defines: ReadonlyArray
   return child
 }
 
-/** user + system CPU seconds of a process (Linux `/proc/PID/stat`, clock ticks of 10 ms). */
-export const cpuSeconds = async (pid: number | undefined): Promise<number> => {
-  if (pid === undefined) return Number.NaN
-  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "")
+/** user + system CPU seconds in a Linux `/proc/…/stat` line (a process's or a thread's; ticks of 10 ms) */
+export const statCpuSeconds = (stat: string): number => {
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
   return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+/** user + system CPU seconds of a process (`/proc/PID/stat`). */
+export const cpuSeconds = async (pid: number | undefined): Promise<number> => {
+  if (pid === undefined) return Number.NaN
+  return statCpuSeconds(await readFile(`/proc/${pid}/stat`, "utf8").catch(() => ""))
 }
 
 /** CPU seconds of a process and its children (Kamailio forks its workers). */

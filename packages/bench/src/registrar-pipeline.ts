@@ -14,34 +14,32 @@
  * `pnpm bench registrar` gives the ratio to Kamailio.
  */
 import { readdirSync, readFileSync } from "node:fs"
-import { PerformanceObserver } from "node:perf_hooks"
+import { constants, PerformanceObserver } from "node:perf_hooks"
 import { MemoryLocation } from "@sipfx/location"
 import { Parser, Serializer, type SipRequest, type SipResponse } from "@sipfx/message"
 import { Registrar } from "@sipfx/registrar"
 import { TransactionLayer } from "@sipfx/transaction"
 import { type Inbound, type Source, Transport } from "@sipfx/transport"
 import { Effect, Layer, Stream } from "effect"
-import { arg } from "./Peers.ts"
+import { arg, statCpuSeconds } from "./Peers.ts"
 
-/** CPU ticks (user + system) per thread name, from /proc (Linux) */
-const threadTicks = (): Map<string, number> => {
+/** CPU seconds (user + system) per thread name, from /proc (Linux) */
+const threadSeconds = (): Map<string, number> => {
   const out = new Map<string, number>()
   for (const task of readdirSync("/proc/self/task")) {
     const stat = readFileSync(`/proc/self/task/${task}/stat`, "utf8")
     const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).replace(/\s/g, "")
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-    out.set(name, (out.get(name) ?? 0) + Number(fields[11]) + Number(fields[12]))
+    out.set(name, (out.get(name) ?? 0) + statCpuSeconds(stat))
   }
   return out
 }
-const TICK_US = 10_000 // USER_HZ 100
 
 /** `perf_hooks` GC entry kinds */
 const gcKinds: Record<number, string> = {
-  1: "scavenge",
-  2: "mark-compact",
-  4: "incremental marking",
-  8: "weak callbacks",
+  [constants.NODE_PERFORMANCE_GC_MINOR]: "scavenge",
+  [constants.NODE_PERFORMANCE_GC_MAJOR]: "mark-compact",
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: "incremental marking",
+  [constants.NODE_PERFORMANCE_GC_WEAKCB]: "weak callbacks",
 }
 
 const source: Source = {
@@ -178,7 +176,7 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
             const elapsed = (performance.now() - t0) / 1000
             if (elapsed >= seconds) return done()
             if (before === undefined && elapsed >= warmup) {
-              before = threadTicks()
+              before = threadSeconds()
               sentBefore = sent
               measuring = true
             }
@@ -194,10 +192,10 @@ export const run = async (args: ReadonlyArray<string>): Promise<void> => {
         }),
     )
     measuring = false
-    const after = threadTicks()
+    const after = threadSeconds()
     const n = sent - sentBefore
     const perThread = [...after]
-      .map(([name, t]) => [name, ((t - (before?.get(name) ?? 0)) * TICK_US) / n] as const)
+      .map(([name, t]) => [name, ((t - (before?.get(name) ?? 0)) * 1e6) / n] as const)
       .filter(([, us]) => us >= 0.05)
     const total = perThread.reduce((s, [, us]) => s + us, 0)
     const stats = transactions.stats()
