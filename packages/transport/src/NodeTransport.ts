@@ -653,9 +653,9 @@ export const make = (
         return sendUdp(bytes, destination, ttl)
       })
 
-    /** the rare cases (streams, multicast, §18.1.1 switch to TCP) run `send` itself */
-    const sendLater = (message: SipMessage, destination: Destination, onError: (error: TransportError) => void) => {
-      Effect.runCallback(send(message, destination), {
+    /** runs a send off the hot path; its first failure goes to `onError` */
+    const runReporting = (effect: Effect.Effect<void, TransportError>, onError: (error: TransportError) => void) => {
+      Effect.runCallback(effect, {
         onExit: (exit) => {
           if (exit._tag !== "Failure") return
           for (const r of exit.cause.reasons) {
@@ -667,6 +667,23 @@ export const make = (
         },
       })
     }
+
+    /** one datagram in one socket call; a socket error goes to `onError` */
+    const sendDatagram = (
+      listener: UdpListener,
+      bytes: Uint8Array,
+      destination: Destination,
+      onError: (error: TransportError) => void,
+    ) => {
+      listener.socket.send(bytes, destination.port, destination.address, (error) => {
+        if (error) onError(fail(errorReason(error), error.message, destination, error))
+        else stats.sent++
+      })
+    }
+
+    /** the rare cases (streams, multicast, §18.1.1 switch to TCP) run `send` itself */
+    const sendLater = (message: SipMessage, destination: Destination, onError: (error: TransportError) => void) =>
+      runReporting(send(message, destination), onError)
 
     /** unicast UDP in one synchronous socket call: serialise, pick the socket, send */
     const sendNow = (
@@ -699,10 +716,7 @@ export const make = (
         sendLater(message, destination, onError)
         return undefined
       }
-      listener.socket.send(bytes, destination.port, destination.address, (error) => {
-        if (error) onError(fail(errorReason(error), error.message, destination, error))
-        else stats.sent++
-      })
+      sendDatagram(listener, bytes, destination, onError)
       return bytes
     }
 
@@ -723,23 +737,10 @@ export const make = (
               ? Effect.fail(fail("TooLarge", `${bytes.length} bytes exceed a UDP datagram`, destination))
               : sendUdp(bytes, destination, undefined)
             : sendStream(bytes, destination)
-        Effect.runCallback(effect, {
-          onExit: (exit) => {
-            if (exit._tag !== "Failure") return
-            for (const r of exit.cause.reasons) {
-              if (r._tag === "Fail") {
-                onError(r.error)
-                return
-              }
-            }
-          },
-        })
+        runReporting(effect, onError)
         return
       }
-      listener.socket.send(bytes, destination.port, destination.address, (error) => {
-        if (error) onError(fail(errorReason(error), error.message, destination, error))
-        else stats.sent++
-      })
+      sendDatagram(listener, bytes, destination, onError)
     }
 
     // ---------- bind everything ----------
