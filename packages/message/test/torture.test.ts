@@ -2,8 +2,7 @@ import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
 import { Headers, Message, Parser, Serializer, type SipMessage, type SipRequest, Uri } from "../src/index.ts"
 
-// CI clones the repository with shared/ beside it
-const shared = new URL("../../../../shared/conformance/", import.meta.url)
+const corpus = new URL("./conformance/", import.meta.url)
 
 interface Entry {
   readonly file: string
@@ -13,17 +12,17 @@ interface Entry {
 }
 
 const index = (dir: string): ReadonlyArray<Entry> =>
-  JSON.parse(readFileSync(new URL(`${dir}/index.json`, shared), "utf8")) as ReadonlyArray<Entry>
+  JSON.parse(readFileSync(new URL(`${dir}/index.json`, corpus), "utf8")) as ReadonlyArray<Entry>
 
 /** RFC 4475 files are datagrams exactly as stored. */
-const rfc4475 = (file: string): Uint8Array => readFileSync(new URL(`rfc4475/${file}`, shared))
+const rfc4475 = (file: string): Uint8Array => readFileSync(new URL(`rfc4475/${file}`, corpus))
 
 /**
  * RFC 5118 files use bare LF: LF -> CRLF, add the missing empty line of the §4.10 pair, and
  * recompute the Content-Length of the SDP ones (see the corpus README).
  */
 const rfc5118 = (file: string): Uint8Array => {
-  let t = readFileSync(new URL(`rfc5118/${file}`, shared))
+  let t = readFileSync(new URL(`rfc5118/${file}`, corpus))
     .toString("latin1")
     .replace(/\n/g, "\r\n")
   if (!t.includes("\r\n\r\n")) t += "\r\n"

@@ -59,7 +59,7 @@ describe("Registrar §10.3 over a TransactionLayer on simnet", () => {
       const h = yield* setup()
       const bytes = yield* Effect.promise(() =>
         import("node:fs/promises").then((fs) =>
-          fs.readFile(new URL("../../../../shared/conformance/rfc4475/unksm2.dat", import.meta.url)),
+          fs.readFile(new URL("../../message/test/conformance/rfc4475/unksm2.dat", import.meta.url)),
         ),
       )
       const unksm2 = parse(new TextDecoder("latin1").decode(bytes))

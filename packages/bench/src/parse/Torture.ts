@@ -1,6 +1,6 @@
 /**
- * RFC 4475's invalid messages (§3.1.2 and §3.3), read as bytes from the shared conformance
- * corpus; each file is one UDP datagram.
+ * RFC 4475's invalid messages (§3.1.2 and §3.3), read as bytes from the conformance corpus
+ * kept with @sipfx/message's tests; each file is one UDP datagram.
  */
 import { readFileSync } from "node:fs"
 
@@ -16,8 +16,8 @@ interface IndexEntry {
   readonly expect: string
 }
 
-// the repository is cloned with shared/ beside it
-export const torturePath = new URL("../../../../../shared/conformance/rfc4475/", import.meta.url)
+// the corpus kept with @sipfx/message's tests
+export const torturePath = new URL("../../../message/test/conformance/rfc4475/", import.meta.url)
 
 export const invalid = (): ReadonlyArray<TortureMessage> => {
   const index = JSON.parse(readFileSync(new URL("index.json", torturePath), "utf8")) as ReadonlyArray<IndexEntry>
